@@ -1,0 +1,140 @@
+package session
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/unworkable/unworkable/tracker"
+)
+
+// announcer is the loop's view of the tracker: when to announce next, and
+// which event is due. The tracker.Tiers value is handed to the announcing
+// goroutine while a request is in flight (at most one is) and comes back in
+// the result, so only one goroutine uses it at a time.
+type announcer struct {
+	tiers     *tracker.Tiers
+	client    *tracker.Client
+	inFlight  bool
+	next      time.Time
+	fails     int
+	started   bool // a "started" announce was answered
+	completed bool // "completed" is due
+	trackerID string
+	key       uint32
+}
+
+// announceResult is one announce's outcome, sent back to the loop.
+type announceResult struct {
+	tiers *tracker.Tiers
+	ev    tracker.Event
+	url   string
+	resp  *tracker.Response
+	err   error
+}
+
+// newAnnouncer prepares the announcer for the torrent's tracker tiers.
+func newAnnouncer(lists [][]string, rng *rand.Rand) announcer {
+	a := announcer{key: rng.Uint32()}
+	if len(lists) > 0 {
+		a.tiers = tracker.NewTiers(lists, rng)
+	}
+	return a
+}
+
+// complete makes the next announce a "completed" one, sent at once.
+func (a *announcer) complete() {
+	a.completed = true
+	a.next = time.Time{}
+}
+
+// request builds the announce request for the current counters.
+func (s *Session) request(ev tracker.Event) tracker.Request {
+	return tracker.Request{
+		InfoHash: s.cfg.Meta.InfoHash, PeerID: s.id, Port: s.cfg.Port,
+		Uploaded: s.uploaded, Downloaded: s.downloaded, Left: s.table.Left(),
+		Event: ev, NumWant: 50, Key: s.ann.key, TrackerID: s.ann.trackerID,
+	}
+}
+
+// maybeAnnounce starts an announce when one is due and none is in flight.
+func (s *Session) maybeAnnounce(now time.Time) {
+	a := &s.ann
+	if a.tiers == nil || a.inFlight || now.Before(a.next) {
+		return
+	}
+	ev := tracker.None
+	switch {
+	case !a.started:
+		ev = tracker.Started
+	case a.completed:
+		ev = tracker.Completed
+	}
+	if a.client == nil {
+		a.client = tracker.NewClient(userAgent(s.cfg.Version))
+	}
+	a.inFlight = true
+	req := s.request(ev)
+	tiers, client := a.tiers, a.client
+	a.tiers = nil
+	s.tr.printf("announce %s left=%d", ev, req.Left)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		resp, url, err := tiers.Announce(ctx, client, req)
+		select {
+		case s.announced <- announceResult{tiers: tiers, ev: ev, url: url, resp: resp, err: err}:
+		case <-s.done:
+		}
+	}()
+}
+
+// handleAnnounce takes a tracker's answer: new peers to dial, the next
+// interval; a failure is retried with backoff and is never fatal.
+func (s *Session) handleAnnounce(r announceResult) {
+	a := &s.ann
+	a.inFlight = false
+	a.tiers = r.tiers
+	now := time.Now()
+	if r.err != nil {
+		a.fails++
+		a.next = now.Add(tracker.Backoff(a.fails))
+		s.tr.printf("announce failed (retry in %v): %v", a.next.Sub(now).Round(time.Second), r.err)
+		return
+	}
+	a.fails = 0
+	switch r.ev {
+	case tracker.Started:
+		a.started = true
+	case tracker.Completed:
+		a.completed = false
+	}
+	if r.resp.TrackerID != "" {
+		a.trackerID = r.resp.TrackerID
+	}
+	a.next = now.Add(tracker.NextInterval(r.resp))
+	s.tr.printf("announce ok %s: %d peers, next in %v", r.url, len(r.resp.Peers), a.next.Sub(now).Round(time.Second))
+	if r.resp.Warning != "" {
+		s.tr.printf("tracker warning: %s", r.resp.Warning)
+	}
+	for _, p := range r.resp.Peers {
+		s.addCandidate(p, false)
+	}
+	s.dialMore(now)
+}
+
+// stoppedAnnounce tells the tracker we leave, waiting a few seconds at most.
+// It runs after the loop has ended, so it may use the tiers directly.
+func (s *Session) stoppedAnnounce() {
+	a := &s.ann
+	if !a.started || a.tiers == nil || a.client == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _, err := a.tiers.Announce(ctx, a.client, s.request(tracker.Stopped))
+	s.tr.printf("announce stopped: err=%v", err)
+}
+
+// userAgent is the HTTP User-Agent sent to trackers.
+func userAgent(version string) string { return "unworkable/" + version }

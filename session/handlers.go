@@ -1,0 +1,217 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/unworkable/unworkable/peer"
+	"github.com/unworkable/unworkable/piece"
+)
+
+// errProto marks a peer that broke the protocol; it is dropped.
+var errProto = errors.New("protocol violation")
+
+// handle dispatches one event from a peer's goroutines.
+func (s *Session) handle(ev event) {
+	p := ev.p
+	if p.dead {
+		return
+	}
+	switch {
+	case ev.err != nil:
+		s.kill(p, ev.err)
+	case ev.sent:
+		p.queuedPieces--
+		s.serve(p)
+	default:
+		p.lastRecv = time.Now()
+		if err := s.handleMsg(p, ev.m); err != nil {
+			s.kill(p, err)
+		}
+	}
+}
+
+// handleMsg calls one small handler per message ID. An error drops the peer.
+func (s *Session) handleMsg(p *peerConn, m *peer.Msg) error {
+	if m.KeepAlive {
+		return nil
+	}
+	if m.ID != peer.Piece && m.ID != peer.Request && m.ID != peer.Have {
+		s.tr.printf("recv %s %s", p.addr, m)
+	}
+	first := !p.gotFirst
+	p.gotFirst = true
+	switch m.ID {
+	case peer.Choke:
+		return s.onChoke(p)
+	case peer.Unchoke:
+		p.peerChoking = false
+		s.fillRequests(p)
+	case peer.Interested:
+		p.peerInterested = true
+		s.maybeUnchoke(p)
+	case peer.NotInterested:
+		p.peerInterested = false
+	case peer.Have:
+		return s.onHave(p, int(m.Index))
+	case peer.Bitfield:
+		return s.onBitfield(p, m.Bits, first)
+	case peer.HaveAll, peer.HaveNone:
+		return s.onHaveAllNone(p, m.ID == peer.HaveAll, first)
+	case peer.Request:
+		return s.onRequest(p, piece.Block{Index: m.Index, Begin: m.Begin, Length: m.Length})
+	case peer.Cancel:
+		s.onCancel(p, piece.Block{Index: m.Index, Begin: m.Begin, Length: m.Length})
+	case peer.Piece:
+		return s.onPiece(p, m)
+	case peer.Reject:
+		return s.onReject(p, piece.Block{Index: m.Index, Begin: m.Begin, Length: m.Length})
+	case peer.AllowedFast:
+		return s.onAllowedFast(p, int(m.Index))
+	case peer.Suggest, peer.Port, peer.Extended:
+		// Not used yet: BEP 6 suggestions are advisory, DHT and BEP 10 come later.
+	default:
+		// BEP 3: unknown messages are ignored.
+	}
+	return nil
+}
+
+// needFast refuses a BEP 6 message from a peer that did not set the bit.
+func needFast(p *peerConn, m peer.ID) error {
+	if !p.fast {
+		return fmt.Errorf("%w: %s without the fast extension", errProto, m)
+	}
+	return nil
+}
+
+// onChoke handles being choked. BEP 6: with the fast extension requests stay
+// pending until rejected or served; without it they are all discarded.
+func (s *Session) onChoke(p *peerConn) error {
+	p.peerChoking = true
+	if !p.fast {
+		s.dropRequests(p)
+	}
+	return nil
+}
+
+// onHave records one new piece of the peer.
+func (s *Session) onHave(p *peerConn, i int) error {
+	if i < 0 || i >= s.table.NumPieces() {
+		return fmt.Errorf("%w: have %d out of range", errProto, i)
+	}
+	if p.has.Has(i) {
+		return nil
+	}
+	p.has.Set(i)
+	s.table.IncAvail(i)
+	if !p.amInterested && !s.table.Have().Has(i) {
+		s.setInterested(p, true)
+	}
+	s.fillRequests(p)
+	return nil
+}
+
+// onBitfield takes the peer's pieces; BEP 3 allows it only as the first
+// message, with the exact length and no spare bits set.
+func (s *Session) onBitfield(p *peerConn, bits []byte, first bool) error {
+	if !first {
+		return fmt.Errorf("%w: bitfield not first", errProto)
+	}
+	bf, err := piece.FromBytes(bits, s.table.NumPieces())
+	if err != nil {
+		return fmt.Errorf("%w: %v", errProto, err)
+	}
+	p.has = bf
+	s.table.AddAvail(&p.has)
+	return s.afterHaveSet(p)
+}
+
+// onHaveAllNone handles BEP 6 HaveAll and HaveNone.
+func (s *Session) onHaveAllNone(p *peerConn, all, first bool) error {
+	if err := needFast(p, peer.HaveAll); err != nil {
+		return err
+	}
+	if !first {
+		return fmt.Errorf("%w: have_all/have_none not first", errProto)
+	}
+	if all {
+		p.has.SetAll()
+		s.table.AddAvail(&p.has)
+	}
+	return s.afterHaveSet(p)
+}
+
+// afterHaveSet updates interest once a peer's piece set is known, and drops
+// a seed when we are seeding too.
+func (s *Session) afterHaveSet(p *peerConn) error {
+	if p.has.Full() && s.table.Complete() {
+		return errors.New("both seeding")
+	}
+	s.updateInterest(p)
+	s.fillRequests(p)
+	return nil
+}
+
+// onAllowedFast records a piece we may request while choked (BEP 6).
+func (s *Session) onAllowedFast(p *peerConn, i int) error {
+	if err := needFast(p, peer.AllowedFast); err != nil {
+		return err
+	}
+	if i < 0 || i >= s.table.NumPieces() {
+		return nil // BEP 6: may be ignored
+	}
+	if p.allowed == nil {
+		bf := piece.NewBitfield(s.table.NumPieces())
+		p.allowed = &bf
+	}
+	p.allowed.Set(i)
+	s.fillRequests(p)
+	return nil
+}
+
+// onReject handles a BEP 6 reject of one of our requests.
+func (s *Session) onReject(p *peerConn, b piece.Block) error {
+	if err := needFast(p, peer.Reject); err != nil {
+		return err
+	}
+	if _, ok := p.reqs[b]; !ok {
+		return nil // a reject crossing our cancel
+	}
+	delete(p.reqs, b)
+	s.table.Unrequest(b)
+	if p.depth > minDepth {
+		p.depth--
+	}
+	return nil
+}
+
+// updateInterest tells p whether we want anything it has.
+func (s *Session) updateInterest(p *peerConn) {
+	if p.dead {
+		return
+	}
+	want := false
+	if !s.table.Complete() {
+		have := s.table.Have()
+		for i := range s.table.NumPieces() {
+			if p.has.Has(i) && !have.Has(i) {
+				want = true
+				break
+			}
+		}
+	}
+	if want != p.amInterested {
+		s.setInterested(p, want)
+	}
+}
+
+// setInterested sends Interested or NotInterested.
+func (s *Session) setInterested(p *peerConn, want bool) {
+	p.amInterested = want
+	id := peer.NotInterested
+	if want {
+		id = peer.Interested
+	}
+	s.send(p, &peer.Msg{ID: id})
+}

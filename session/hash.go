@@ -1,0 +1,140 @@
+package session
+
+import (
+	"crypto/sha1"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/unworkable/unworkable/metainfo"
+	"github.com/unworkable/unworkable/piece"
+	"github.com/unworkable/unworkable/storage"
+)
+
+// hashJob asks a hasher to verify a piece; with blocks set it also returns
+// the SHA-1 of every block, to find out which peer sent bad data.
+type hashJob struct {
+	index  int
+	blocks bool
+}
+
+// hashResult is a hasher's verdict on one piece. err is a storage error
+// (fatal); otherwise ok says whether the SHA-1 matched. sums holds the
+// per-block hashes when they were asked for or the piece failed.
+type hashResult struct {
+	index int
+	ok    bool
+	sums  [][20]byte
+	err   error
+}
+
+// startHashers starts one hasher per core on s.hashq. They read the piece
+// through the storage mapping and hash it off the loop.
+func (s *Session) startHashers() {
+	for range runtime.NumCPU() {
+		s.hashers.Add(1)
+		go func() {
+			defer s.hashers.Done()
+			buf := make([]byte, s.info.PieceLength)
+			for {
+				select {
+				case j := <-s.hashq:
+					r := s.hashPiece(j.index, buf)
+					if j.blocks || (!r.ok && r.err == nil) {
+						r.sums = blockSums(buf[:s.info.PieceSize(j.index)])
+					}
+					select {
+					case s.hashed <- r:
+					case <-s.done:
+						return
+					}
+				case <-s.done:
+					return
+				}
+			}
+		}()
+	}
+}
+
+// hashPiece reads piece i into buf and checks its SHA-1.
+func (s *Session) hashPiece(i int, buf []byte) hashResult {
+	n := s.info.PieceSize(i)
+	if err := s.store.ReadAt(buf[:n], int64(i)*s.info.PieceLength); err != nil {
+		return hashResult{index: i, err: err}
+	}
+	return hashResult{index: i, ok: sha1.Sum(buf[:n]) == s.info.PieceHash(i)}
+}
+
+// blockSums returns the SHA-1 of each BlockSize part of data.
+func blockSums(data []byte) [][20]byte {
+	var sums [][20]byte
+	for len(data) > 0 {
+		n := min(len(data), piece.BlockSize)
+		sums = append(sums, sha1.Sum(data[:n]))
+		data = data[n:]
+	}
+	return sums
+}
+
+// check hash-checks every piece of existing data on all cores and marks the
+// good ones as had. It runs before the loop starts, so it may use the table.
+// Replaces the C client's startup check.
+func (s *Session) check() error {
+	n := s.table.NumPieces()
+	jobs := make(chan int)
+	results := make(chan hashResult, 64)
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, s.info.PieceLength)
+			for i := range jobs {
+				results <- s.hashPiece(i, buf)
+			}
+		}()
+	}
+	go func() {
+		for i := range n {
+			jobs <- i
+		}
+		close(jobs)
+		wg.Wait()
+		close(results)
+	}()
+	var err error
+	for r := range results {
+		switch {
+		case r.err != nil:
+			if err == nil {
+				err = r.err
+			}
+		case r.ok:
+			s.table.MarkHave(r.index)
+			s.tr.printf("checked %d", r.index)
+		}
+	}
+	return err
+}
+
+// anyFileExists reports whether any of the torrent's files already exists
+// under dir; when none does there is nothing to check.
+func anyFileExists(dir string, files []metainfo.File) bool {
+	for _, f := range files {
+		if _, err := os.Lstat(filepath.Join(append([]string{dir}, f.Path...)...)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// storageFiles converts the torrent's file list for storage.Open.
+func storageFiles(files []metainfo.File) []storage.File {
+	out := make([]storage.File, len(files))
+	for i, f := range files {
+		out[i] = storage.File{Path: strings.Join(f.Path, "/"), Length: f.Length}
+	}
+	return out
+}

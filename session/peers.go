@@ -1,0 +1,270 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/unworkable/unworkable/peer"
+	"github.com/unworkable/unworkable/piece"
+)
+
+// peerConn is one connected, handshaken peer. Owned by the loop goroutine,
+// except conn (used by its reader and writer goroutines) and out (the writer
+// drains it).
+type peerConn struct {
+	addr     netip.AddrPort
+	id       [20]byte
+	conn     *peer.Conn
+	fast     bool
+	incoming bool
+	out      chan *peer.Msg
+	dead     bool
+	err      error
+
+	amChoking, amInterested     bool
+	peerChoking, peerInterested bool
+	has                         piece.Bitfield
+	gotFirst                    bool // a message after the handshake arrived
+	allowed                     *piece.Bitfield
+	reqs                        map[piece.Block]time.Time // our outstanding requests to the peer
+	upReqs                      []piece.Block             // the peer's requests we have not queued yet
+	queuedPieces                int                       // Piece messages in out, not yet written
+	depth                       int
+
+	lastRecv, lastSent time.Time
+	downBytes, upBytes int64 // payload bytes, for the rate estimates
+	down, up           ewma
+	lastUnchoked       time.Time
+}
+
+// event is what a peer's goroutines tell the loop: a message, a finished
+// Piece write (sent), or the final error.
+type event struct {
+	p    *peerConn
+	m    *peer.Msg
+	sent bool
+	err  error
+}
+
+// addPeer takes a dialed or accepted connection into the peer set, or closes
+// it when it is unwanted (failed, banned, duplicate, over the limit).
+func (s *Session) addPeer(d dialed) {
+	if !d.incoming {
+		s.halfOpen--
+	}
+	c := s.known[d.addr]
+	if d.err != nil {
+		s.tr.printf("connect %s failed: %v", d.addr, d.err)
+		if c != nil {
+			c.failed(time.Now(), errors.Is(d.err, peer.ErrSelf))
+		}
+		return
+	}
+	if reason := s.refuse(d); reason != "" {
+		s.tr.printf("refuse %s: %s", d.addr, reason)
+		d.conn.Close()
+		return
+	}
+	if c != nil {
+		c.connected()
+	}
+	now := time.Now()
+	p := &peerConn{
+		addr: d.addr, id: d.hs.PeerID, conn: d.conn, incoming: d.incoming,
+		fast:      d.hs.Reserved.Fast(),
+		out:       make(chan *peer.Msg, sendQueue),
+		amChoking: true, peerChoking: true,
+		has:  piece.NewBitfield(s.table.NumPieces()),
+		reqs: map[piece.Block]time.Time{}, depth: minDepth * 2,
+		lastRecv: now, lastSent: now,
+	}
+	s.peers[p] = struct{}{}
+	s.byAddr[p.addr] = p
+	s.tr.printf("connect %s id=%q fast=%v incoming=%v", p.addr, peerIDPrefix(p.id), p.fast, p.incoming)
+	go s.readLoop(p)
+	go s.writeLoop(p)
+	s.sendHave(p)
+	s.updateInterest(p)
+}
+
+// refuse says why a new connection is not taken, or "" to take it.
+func (s *Session) refuse(d dialed) string {
+	switch {
+	case s.bannedIDs[d.hs.PeerID]:
+		return "banned peer id"
+	case s.strikes[d.addr] >= banStrikes:
+		return "banned address"
+	case s.byAddr[d.addr] != nil:
+		return "already connected"
+	case s.live() >= s.cfg.MaxPeers:
+		return "peer limit"
+	case s.table.Complete() && !s.cfg.Seed:
+		return "done"
+	}
+	for p := range s.peers {
+		if !p.dead && p.id == d.hs.PeerID {
+			return "duplicate peer id"
+		}
+	}
+	return ""
+}
+
+// live counts peers not yet marked dead.
+func (s *Session) live() int {
+	n := 0
+	for p := range s.peers {
+		if !p.dead {
+			n++
+		}
+	}
+	return n
+}
+
+// sendHave sends our pieces right after the handshake: BEP 6 HaveAll or
+// HaveNone when both sides speak it, else a bitfield when we have anything.
+func (s *Session) sendHave(p *peerConn) {
+	have := s.table.Have()
+	switch {
+	case p.fast && have.Full():
+		s.send(p, &peer.Msg{ID: peer.HaveAll})
+	case p.fast && have.Count() == 0:
+		s.send(p, &peer.Msg{ID: peer.HaveNone})
+	case have.Count() > 0:
+		s.send(p, &peer.Msg{ID: peer.Bitfield, Bits: have.Bytes()})
+	}
+}
+
+// readLoop is p's reader goroutine: every message, then the final error, go
+// to the loop as events.
+func (s *Session) readLoop(p *peerConn) {
+	p.conn.SetReadTimeout(peerSilence)
+	for {
+		m := new(peer.Msg)
+		err := p.conn.ReadMsg(m)
+		if err != nil {
+			m = nil
+		}
+		select {
+		case s.events <- event{p: p, m: m, err: err}:
+		case <-s.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// writeLoop is p's writer goroutine: it drains p.out, flushing whenever the
+// queue runs empty, and tells the loop when a Piece has been written so that
+// more blocks can be queued. It ends when out is closed or a write fails.
+func (s *Session) writeLoop(p *peerConn) {
+	p.conn.SetWriteTimeout(peerSilence / 2)
+	var err error
+	for m := range p.out {
+		if err = p.conn.WriteMsg(m); err != nil {
+			break
+		}
+		if len(p.out) == 0 {
+			if err = p.conn.Flush(); err != nil {
+				break
+			}
+		}
+		if m.ID == peer.Piece && !m.KeepAlive {
+			select {
+			case s.events <- event{p: p, sent: true}:
+			case <-s.done:
+				return
+			}
+		}
+	}
+	if err != nil {
+		p.conn.Close() // the reader then reports the end
+	}
+}
+
+// send queues m for p without blocking; a peer whose queue is full is too
+// slow and is dropped.
+func (s *Session) send(p *peerConn, m *peer.Msg) {
+	if p.dead {
+		return
+	}
+	select {
+	case p.out <- m:
+		p.lastSent = time.Now()
+		if m.ID == peer.Piece && !m.KeepAlive {
+			p.queuedPieces++
+		}
+		if !m.KeepAlive && m.ID != peer.Piece && m.ID != peer.Request {
+			s.tr.printf("send %s %s", p.addr, m)
+		}
+	default:
+		s.kill(p, errors.New("send queue full"))
+	}
+}
+
+// kill marks p dead and closes its connection; reap removes it later. The
+// requests it had outstanding become requestable again at once.
+func (s *Session) kill(p *peerConn, err error) {
+	if p.dead {
+		return
+	}
+	p.dead = true
+	p.err = err
+	p.conn.Close()
+	close(p.out)
+	for b := range p.reqs {
+		s.table.Unrequest(b)
+	}
+	p.reqs = nil
+	p.upReqs = nil
+	s.table.RemoveAvail(&p.has)
+	if s.optimistic == p {
+		s.optimistic = nil
+	}
+	s.tr.printf("drop %s: %v", p.addr, err)
+}
+
+// reap forgets dead peers and schedules the redial of their addresses.
+func (s *Session) reap() {
+	now := time.Now()
+	for p := range s.peers {
+		if !p.dead {
+			continue
+		}
+		delete(s.peers, p)
+		if s.byAddr[p.addr] == p {
+			delete(s.byAddr, p.addr)
+		}
+		if c := s.known[p.addr]; c != nil {
+			c.disconnected(now)
+		}
+	}
+}
+
+// ban drops p and refuses its address and peer id from now on.
+func (s *Session) ban(p *peerConn, why string) {
+	s.strikes[p.addr] = banStrikes
+	s.bannedIDs[p.id] = true
+	if c := s.known[p.addr]; c != nil {
+		c.banned = true
+	}
+	s.kill(p, fmt.Errorf("banned: %s", why))
+}
+
+// tick updates p's rate estimates.
+func (p *peerConn) tick(now time.Time) {
+	p.down.update(now, p.downBytes)
+	p.up.update(now, p.upBytes)
+}
+
+// peerIDPrefix returns the printable client prefix of a peer id for traces.
+func peerIDPrefix(id [20]byte) string {
+	n := 0
+	for n < 8 && id[n] >= 0x20 && id[n] < 0x7f {
+		n++
+	}
+	return string(id[:n])
+}

@@ -1,0 +1,198 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/unworkable/unworkable/peer"
+	"github.com/unworkable/unworkable/piece"
+)
+
+// fillRequests tops p's pipeline of requests up to its depth, which follows
+// the rate the peer sends at (see retune). Partly downloaded pieces come
+// first (piece.Table.Next); in endgame, blocks outstanding elsewhere are
+// requested again.
+func (s *Session) fillRequests(p *peerConn) {
+	if p.dead || !p.amInterested || s.table.Complete() {
+		return
+	}
+	var allowed *piece.Bitfield
+	if p.peerChoking {
+		if p.allowed == nil {
+			return
+		}
+		allowed = p.allowed
+	}
+	free := p.depth - len(p.reqs)
+	if free <= 0 {
+		return
+	}
+	var buf [maxDepth]piece.Block
+	blocks := s.table.Next(&p.has, allowed, free, buf[:0])
+	if len(blocks) == 0 && allowed == nil && s.table.Endgame() {
+		n := min(free, 4) // endgame: a few duplicates at a time
+		blocks = s.table.NextEndgame(&p.has, n, func(b piece.Block) bool {
+			_, mine := p.reqs[b]
+			return mine
+		}, buf[:0])
+	}
+	now := time.Now()
+	for _, b := range blocks {
+		p.reqs[b] = now
+		s.send(p, &peer.Msg{ID: peer.Request, Index: b.Index, Begin: b.Begin, Length: b.Length})
+	}
+}
+
+// dropRequests forgets every request outstanding at p.
+func (s *Session) dropRequests(p *peerConn) {
+	for b := range p.reqs {
+		s.table.Unrequest(b)
+		delete(p.reqs, b)
+	}
+}
+
+// expireRequests gives up on requests p has left unanswered too long, so
+// that another peer can serve them, and halves p's depth.
+func (s *Session) expireRequests(p *peerConn, now time.Time) {
+	expired := 0
+	for b, at := range p.reqs {
+		if now.Sub(at) < requestTimeout {
+			continue
+		}
+		delete(p.reqs, b)
+		s.table.Unrequest(b)
+		s.send(p, &peer.Msg{ID: peer.Cancel, Index: b.Index, Begin: b.Begin, Length: b.Length})
+		expired++
+	}
+	if expired > 0 {
+		s.tr.printf("timeout %s: %d requests", p.addr, expired)
+		p.depth = max(minDepth, p.depth/2)
+	}
+}
+
+// retune sets p's pipeline depth from its download rate: enough blocks in
+// flight to cover about a second of transfer, as the BitTorrent spec
+// suggests, between minDepth and maxDepth.
+func (p *peerConn) retune() {
+	want := int(p.down.rate/piece.BlockSize) + minDepth
+	p.depth = max(minDepth, min(maxDepth, want))
+}
+
+// onPiece stores a block we asked for. Unrequested blocks are ignored (they
+// may cross a cancel); blocks that do not fit the torrent drop the peer.
+func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
+	b := piece.Block{Index: m.Index, Begin: m.Begin, Length: uint32(len(m.Block))}
+	if !s.table.Valid(b) {
+		return fmt.Errorf("%w: piece %d %d+%d does not fit", errProto, b.Index, b.Begin, b.Length)
+	}
+	n := int64(len(m.Block))
+	p.downBytes += n
+	if _, ok := p.reqs[b]; !ok {
+		s.wasted += n
+		return nil
+	}
+	delete(p.reqs, b)
+	s.table.Unrequest(b)
+	if s.table.Have().Has(int(b.Index)) {
+		s.wasted += n
+		return nil
+	}
+	off := int64(b.Index)*s.info.PieceLength + int64(b.Begin)
+	s.invalidateResume()
+	if err := s.store.WriteAt(m.Block, off); err != nil {
+		s.fail(err)
+		return nil
+	}
+	done, dup := s.table.Received(b)
+	if dup {
+		s.wasted += n
+	} else {
+		s.downloaded += n
+		s.noteSender(b, p.addr)
+	}
+	if s.table.Endgame() {
+		s.cancelElsewhere(p, b)
+	}
+	if done {
+		s.hashing++
+		_, blocks := s.suspects[int(b.Index)]
+		s.hashq <- hashJob{index: int(b.Index), blocks: blocks}
+	}
+	if p.depth < maxDepth && len(p.reqs) < p.depth/2 {
+		p.retune()
+	}
+	s.fillRequests(p)
+	return nil
+}
+
+// cancelElsewhere cancels b at every other peer it is outstanding at
+// (endgame duplicates).
+func (s *Session) cancelElsewhere(from *peerConn, b piece.Block) {
+	for q := range s.peers {
+		if q == from || q.dead {
+			continue
+		}
+		if _, ok := q.reqs[b]; ok {
+			delete(q.reqs, b)
+			s.table.Unrequest(b)
+			s.send(q, &peer.Msg{ID: peer.Cancel, Index: b.Index, Begin: b.Begin, Length: b.Length})
+		}
+	}
+}
+
+// pieceDone takes a hasher's verdict on a downloaded piece. A good piece is
+// announced to every peer; a bad one is downloaded again, and its senders
+// are judged (see judge.go).
+func (s *Session) pieceDone(h hashResult) {
+	s.hashing--
+	i := h.index
+	if h.err != nil {
+		s.fail(h.err)
+		return
+	}
+	if !h.ok {
+		s.table.MarkBad(i)
+		s.wasted += s.table.PieceSize(i)
+		s.downloaded -= s.table.PieceSize(i)
+		s.tr.printf("hashfail %d", i)
+		s.judgeFailure(i, h.sums)
+		return
+	}
+	s.table.MarkHave(i)
+	s.tr.printf("verified %d", i)
+	s.judgeSuccess(i, h.sums)
+	for p := range s.peers {
+		if !p.dead {
+			s.send(p, &peer.Msg{ID: peer.Have, Index: uint32(i)})
+		}
+	}
+	if s.table.Complete() {
+		s.completed()
+	}
+}
+
+// completed runs once when the last piece is verified: sync and save the
+// resume file, tell the tracker, and finish unless seeding.
+func (s *Session) completed() {
+	s.tr.printf("complete after %v", time.Since(s.started).Round(time.Millisecond))
+	if err := s.saveResume(); err != nil {
+		s.fail(err)
+		return
+	}
+	for p := range s.peers {
+		if p.dead {
+			continue
+		}
+		if p.has.Full() {
+			s.kill(p, errors.New("both seeding"))
+			continue
+		}
+		s.updateInterest(p)
+	}
+	if !s.cfg.Seed {
+		s.finished = true
+		return
+	}
+	s.ann.complete()
+}

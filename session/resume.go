@@ -1,0 +1,151 @@
+package session
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/unworkable/unworkable/piece"
+	"github.com/unworkable/unworkable/storage"
+)
+
+// resumeState is the resume file: which pieces were verified and synced, and
+// the size and mtime of every file at that moment. It is trusted only when
+// every file still has exactly that size and mtime.
+type resumeState struct {
+	Version  int                `json:"version"`
+	InfoHash string             `json:"info_hash"`
+	Pieces   int                `json:"pieces"`
+	Have     []byte             `json:"have"` // bitfield in wire order
+	Files    []storage.FileStat `json:"files"`
+}
+
+const resumeVersion = 1
+
+// resumePath is where the resume file of this torrent lives: a hidden file
+// in the output directory, named after the info hash.
+func (s *Session) resumePath() string {
+	return filepath.Join(s.cfg.Dir, ".unworkable-"+hex.EncodeToString(s.cfg.Meta.InfoHash[:])+".resume")
+}
+
+// restore establishes which pieces we have at start: from the resume file
+// when it matches the files exactly, else by hash-checking existing data.
+func (s *Session) restore(existed bool) error {
+	if !existed {
+		os.Remove(s.resumePath()) // stale: its files are gone
+		return nil
+	}
+	if n, ok := s.loadResume(); ok {
+		s.tr.printf("resume: %d pieces from %s", n, s.resumePath())
+		s.resumeLive = true
+		return nil
+	}
+	return s.check()
+}
+
+// loadResume reads and validates the resume file; ok is false when it is
+// missing, malformed or out of date.
+func (s *Session) loadResume() (int, bool) {
+	data, err := os.ReadFile(s.resumePath())
+	if err != nil || len(data) > 64<<20 {
+		return 0, false
+	}
+	var rs resumeState
+	if json.Unmarshal(data, &rs) != nil || rs.Version != resumeVersion ||
+		rs.InfoHash != hex.EncodeToString(s.cfg.Meta.InfoHash[:]) || rs.Pieces != s.table.NumPieces() {
+		return 0, false
+	}
+	bf, err := piece.FromBytes(rs.Have, rs.Pieces)
+	if err != nil {
+		return 0, false
+	}
+	st, err := s.store.Stat()
+	if err != nil || len(st) != len(rs.Files) {
+		return 0, false
+	}
+	for i := range st {
+		if st[i] != rs.Files[i] {
+			return 0, false
+		}
+	}
+	for i := range rs.Pieces {
+		if bf.Has(i) {
+			s.table.MarkHave(i)
+			s.tr.printf("checked %d", i)
+		}
+	}
+	return bf.Count(), true
+}
+
+// invalidateResume removes the resume file before the first write to the
+// data: from then on only a clean shutdown writes a new one, so a kill -9
+// always leads to a hash check of what is on disk.
+func (s *Session) invalidateResume() {
+	if !s.resumeLive {
+		return
+	}
+	s.resumeLive = false
+	if err := os.Remove(s.resumePath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.fail(fmt.Errorf("session: remove resume file: %w", err))
+	}
+}
+
+// saveResume syncs all data to disk, then records the verified pieces with
+// every file's size and mtime, atomically (temp file, fsync, rename).
+func (s *Session) saveResume() error {
+	if s.resumeLive {
+		return nil // unchanged since it was read
+	}
+	if err := s.store.SyncAll(); err != nil {
+		return err
+	}
+	st, err := s.store.Stat()
+	if err != nil {
+		return err
+	}
+	rs := resumeState{
+		Version: resumeVersion, InfoHash: hex.EncodeToString(s.cfg.Meta.InfoHash[:]),
+		Pieces: s.table.NumPieces(), Have: s.table.Have().Bytes(), Files: st,
+	}
+	data, err := json.Marshal(rs)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(s.resumePath(), data); err != nil {
+		return fmt.Errorf("session: write resume file: %w", err)
+	}
+	s.resumeLive = true
+	return nil
+}
+
+// writeAtomic writes data to path through a temporary file in the same
+// directory, synced and renamed over path.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".resume-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

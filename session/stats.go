@@ -1,0 +1,98 @@
+package session
+
+import (
+	"strings"
+	"time"
+)
+
+// Stats is a snapshot of the session for the progress meter and summary.
+type Stats struct {
+	Name             string
+	Pieces, Have     int
+	Total, Left      int64
+	Downloaded       int64 // verified payload bytes downloaded this run
+	Uploaded         int64
+	Wasted           int64 // duplicate, unrequested or corrupt bytes
+	DownRate, UpRate float64
+	Peers, Seeds     int
+	Elapsed          time.Duration
+	Complete, Final  bool // Final: the last report, after shutdown
+	StartLeft        int64
+}
+
+// ewma is an exponentially weighted rate in bytes per second, fed with a
+// running byte counter.
+type ewma struct {
+	rate  float64
+	last  int64
+	at    time.Time
+	valid bool
+}
+
+// update folds the bytes counted since the last update into the rate.
+func (e *ewma) update(now time.Time, total int64) {
+	if !e.valid {
+		e.valid, e.at, e.last = true, now, total
+		return
+	}
+	dt := now.Sub(e.at).Seconds()
+	if dt <= 0 {
+		return
+	}
+	inst := float64(total-e.last) / dt
+	const alpha = 0.4
+	e.rate = alpha*inst + (1-alpha)*e.rate
+	e.at, e.last = now, total
+}
+
+// rates holds the session-wide rates.
+type rates struct{ down, up ewma }
+
+// update refreshes both rates.
+func (r *rates) update(now time.Time, down, up int64) {
+	r.down.update(now, down)
+	r.up.update(now, up)
+}
+
+// report sends a snapshot to Config.Progress, if set, at most every second
+// (and always for the final one).
+func (s *Session) report(final bool) {
+	if s.cfg.Progress == nil {
+		return
+	}
+	st := Stats{
+		Name: s.info.Name, Pieces: s.table.NumPieces(), Have: s.table.Have().Count(),
+		Total: s.info.Length, Left: s.table.Left(), StartLeft: s.startLeft,
+		Downloaded: s.downloaded, Uploaded: s.uploaded, Wasted: s.wasted,
+		DownRate: s.rate.down.rate, UpRate: s.rate.up.rate,
+		Elapsed: time.Since(s.started), Complete: s.table.Complete(), Final: final,
+	}
+	for p := range s.peers {
+		if p.dead {
+			continue
+		}
+		st.Peers++
+		if p.has.Full() {
+			st.Seeds++
+		}
+	}
+	s.cfg.Progress(st)
+}
+
+// peerIDVersion turns a version such as "v0.1.0-3-gabc" into the four
+// digits of an Azureus-style peer id ("0100"), "0000" when unknown.
+func peerIDVersion(v string) string {
+	digits := make([]byte, 0, 4)
+	for _, part := range strings.Split(strings.TrimPrefix(v, "v"), ".") {
+		if len(digits) == 4 {
+			break
+		}
+		if len(part) > 0 && part[0] >= '0' && part[0] <= '9' {
+			digits = append(digits, part[0])
+		}
+	}
+	for len(digits) < 4 {
+		digits = append(digits, '0')
+	}
+	return string(digits)
+}

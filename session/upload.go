@@ -1,0 +1,180 @@
+package session
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/unworkable/unworkable/peer"
+	"github.com/unworkable/unworkable/piece"
+)
+
+// maxQueuedPieces is how many Piece messages one peer may have waiting in
+// its send queue; the rest of its requests wait as small Block values.
+const maxQueuedPieces = sendQueue / 2
+
+// onRequest queues a block the peer asks for. Requests we cannot serve are
+// rejected when the peer speaks BEP 6 and ignored otherwise; requests that
+// do not fit the torrent, or a flood beyond maxUpRequests, drop the peer.
+func (s *Session) onRequest(p *peerConn, b piece.Block) error {
+	if int(b.Index) >= s.table.NumPieces() || b.Length == 0 || b.Length > peer.MaxBlockLen ||
+		int64(b.Begin)+int64(b.Length) > s.table.PieceSize(int(b.Index)) {
+		return fmt.Errorf("%w: request %d %d+%d out of range", errProto, b.Index, b.Begin, b.Length)
+	}
+	if p.amChoking || !s.table.Have().Has(int(b.Index)) {
+		s.reject(p, b)
+		return nil
+	}
+	if len(p.upReqs) >= maxUpRequests {
+		return fmt.Errorf("%w: more than %d requests queued", errProto, maxUpRequests)
+	}
+	p.upReqs = append(p.upReqs, b)
+	s.serve(p)
+	return nil
+}
+
+// reject answers a request we will not serve (BEP 6), or drops it silently.
+func (s *Session) reject(p *peerConn, b piece.Block) {
+	if p.fast {
+		s.send(p, &peer.Msg{ID: peer.Reject, Index: b.Index, Begin: b.Begin, Length: b.Length})
+	}
+}
+
+// onCancel removes a request the peer no longer wants.
+func (s *Session) onCancel(p *peerConn, b piece.Block) {
+	if i := slices.Index(p.upReqs, b); i >= 0 {
+		p.upReqs = slices.Delete(p.upReqs, i, i+1)
+	}
+}
+
+// serve moves p's pending requests into its send queue while the queue has
+// room, copying each block out of the mapping first (STYLE: no writer holds
+// a pointer into a mapping).
+func (s *Session) serve(p *peerConn) {
+	for !p.dead && len(p.upReqs) > 0 && p.queuedPieces < maxQueuedPieces {
+		b := p.upReqs[0]
+		p.upReqs = p.upReqs[1:]
+		buf := make([]byte, b.Length)
+		off := int64(b.Index)*s.info.PieceLength + int64(b.Begin)
+		if err := s.store.ReadAt(buf, off); err != nil {
+			s.fail(err)
+			return
+		}
+		p.upBytes += int64(b.Length)
+		s.uploaded += int64(b.Length)
+		s.send(p, &peer.Msg{ID: peer.Piece, Index: b.Index, Begin: b.Begin, Block: buf})
+	}
+	if len(p.upReqs) == 0 {
+		p.upReqs = nil
+	}
+}
+
+// choke chokes p, rejecting its pending requests when it speaks BEP 6
+// (a choke does not cancel them implicitly there).
+func (s *Session) choke(p *peerConn) {
+	if p.amChoking {
+		return
+	}
+	p.amChoking = true
+	s.send(p, &peer.Msg{ID: peer.Choke})
+	for _, b := range p.upReqs {
+		s.reject(p, b)
+	}
+	p.upReqs = nil
+}
+
+// unchoke lets p request blocks.
+func (s *Session) unchoke(p *peerConn, now time.Time) {
+	if !p.amChoking {
+		return
+	}
+	p.amChoking = false
+	p.lastUnchoked = now
+	s.send(p, &peer.Msg{ID: peer.Unchoke})
+}
+
+// maybeUnchoke unchokes a newly interested peer at once when an upload slot
+// is free, rather than making it wait for the next rechoke.
+func (s *Session) maybeUnchoke(p *peerConn) {
+	if !p.amChoking {
+		return
+	}
+	n := 0
+	for q := range s.peers {
+		if !q.dead && !q.amChoking && q.peerInterested {
+			n++
+		}
+	}
+	if n < uploadSlots+1 {
+		s.unchoke(p, time.Now())
+	}
+}
+
+// rechoke runs every rechokeEvery (BEP 3 choking): the uploadSlots
+// interested peers with the best rate are unchoked (the rate they send us
+// while we download, the rate we send them while we seed), plus one
+// optimistic unchoke rotated every optimisticEvery; everyone else is choked.
+func (s *Session) rechoke(now time.Time) {
+	s.lastChoke = now
+	seeding := s.table.Complete()
+	var cands []*peerConn
+	for p := range s.peers {
+		if !p.dead && p.peerInterested {
+			cands = append(cands, p)
+		}
+	}
+	rate := func(p *peerConn) float64 {
+		if seeding {
+			return p.up.rate
+		}
+		return p.down.rate
+	}
+	slices.SortFunc(cands, func(a, b *peerConn) int {
+		ra, rb := rate(a), rate(b)
+		switch {
+		case ra > rb:
+			return -1
+		case ra < rb:
+			return 1
+		}
+		return 0
+	})
+	keep := map[*peerConn]bool{}
+	for i := 0; i < len(cands) && i < uploadSlots; i++ {
+		keep[cands[i]] = true
+	}
+	s.rotateOptimistic(now, cands, keep)
+	if s.optimistic != nil {
+		keep[s.optimistic] = true
+	}
+	for p := range s.peers {
+		if p.dead {
+			continue
+		}
+		if keep[p] {
+			s.unchoke(p, now)
+		} else {
+			s.choke(p)
+		}
+	}
+}
+
+// rotateOptimistic picks a new optimistic unchoke among the interested peers
+// not already kept, every optimisticEvery or when the current one is gone.
+func (s *Session) rotateOptimistic(now time.Time, cands []*peerConn, keep map[*peerConn]bool) {
+	cur := s.optimistic
+	if cur != nil && !cur.dead && cur.peerInterested && now.Sub(s.lastOptim) < optimisticEvery {
+		return
+	}
+	var pool []*peerConn
+	for _, p := range cands {
+		if !keep[p] {
+			pool = append(pool, p)
+		}
+	}
+	s.optimistic = nil
+	if len(pool) > 0 {
+		s.optimistic = pool[s.rng.IntN(len(pool))]
+		s.lastOptim = now
+	}
+}

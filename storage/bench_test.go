@@ -1,0 +1,46 @@
+package storage
+
+import "testing"
+
+// benchStore opens a 64 MiB store with default options for benchmarks.
+func benchStore(b *testing.B) *Store {
+	b.Helper()
+	s, err := Open(b.TempDir(), []File{{"a", 32 << 20}, {"b", 32 << 20}}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// benchBlocks moves 16 KiB blocks (BEP 3 BlockSize) through the mapping,
+// front to back and around again, reporting MB/s.
+func benchBlocks(b *testing.B, write bool) {
+	s := benchStore(b)
+	block := pattern(16<<10, 1)
+	if !write { // fault the pages in once so reads measure the copy
+		for off := int64(0); off < s.Len(); off += int64(len(block)) {
+			if err := s.WriteAt(block, off); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.SetBytes(int64(len(block)))
+	var off int64
+	for b.Loop() {
+		var err error
+		if write {
+			err = s.WriteAt(block, off)
+		} else {
+			err = s.ReadAt(block, off)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		off = (off + int64(len(block))) % s.Len()
+	}
+}
+
+func BenchmarkWriteAt(b *testing.B) { benchBlocks(b, true) }
+
+func BenchmarkReadAt(b *testing.B) { benchBlocks(b, false) }

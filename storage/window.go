@@ -1,0 +1,139 @@
+package storage
+
+import (
+	"container/list"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// winKey names a window: the idx'th WindowSize-aligned stretch of a file.
+type winKey struct {
+	file int
+	idx  int64
+}
+
+// window is one mapping of a file at a page-aligned offset.
+type window struct {
+	key  winKey
+	raw  []byte // as unix.Mmap returned it, for Msync and Munmap
+	refs int    // goroutines copying through it; never unmapped while > 0
+	elem *list.Element
+}
+
+// windows is the table of mapped windows, an LRU of at most max idle
+// entries. Its mutex guards the table only; copies through a window run
+// without it, protected by the window's reference count.
+type windows struct {
+	size int64
+	max  int
+
+	mu    sync.Mutex
+	table map[winKey]*window
+	lru   list.List // of *window, most recently used at the front
+}
+
+// newWindows returns an empty table of windows of size bytes.
+func newWindows(size int64, max int) *windows {
+	return &windows{size: size, max: max, table: make(map[winKey]*window)}
+}
+
+// acquire returns the window key of the file fd (fileLen bytes long),
+// mapping it if needed, with a reference the caller must release. The
+// last window of a file is shorter: nothing past EOF is mapped.
+func (w *windows) acquire(key winKey, fd int, fileLen int64) (*window, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if win, ok := w.table[key]; ok {
+		win.refs++
+		w.lru.MoveToFront(win.elem)
+		return win, nil
+	}
+	start := key.idx * w.size
+	raw, err := unix.Mmap(fd, start, int(min(w.size, fileLen-start)), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("map %d bytes at %d: %w", min(w.size, fileLen-start), start, err)
+	}
+	// Blocks and pieces are mostly walked front to back. Advice only: a
+	// failure changes nothing but speed. One advice per call.
+	unix.Madvise(raw, unix.MADV_SEQUENTIAL)
+	win := &window{key: key, raw: raw, refs: 1}
+	win.elem = w.lru.PushFront(win)
+	w.table[key] = win
+	return win, w.evictLocked()
+}
+
+// peek returns the window key with a reference if it is mapped, else nil;
+// Sync uses it to flush only what is mapped.
+func (w *windows) peek(key winKey) *window {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	win := w.table[key]
+	if win != nil {
+		win.refs++
+	}
+	return win
+}
+
+// release drops a reference taken by acquire or peek, unmapping idle
+// windows beyond the limit.
+func (w *windows) release(win *window) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	win.refs--
+	return w.evictLocked()
+}
+
+// evictLocked unmaps the least recently used idle windows until at most
+// max remain. Windows in use are skipped, so the table may briefly exceed
+// max when more goroutines than max copy at once. Unmapping a dirty window
+// loses nothing: its pages stay in the page cache.
+func (w *windows) evictLocked() error {
+	var errs []error
+	for e := w.lru.Back(); e != nil && len(w.table) > w.max; {
+		win := e.Value.(*window)
+		e = e.Prev()
+		if win.refs > 0 {
+			continue
+		}
+		errs = append(errs, w.dropLocked(win))
+	}
+	return errors.Join(errs...)
+}
+
+// dropLocked removes win from the table and unmaps it.
+func (w *windows) dropLocked(win *window) error {
+	w.lru.Remove(win.elem)
+	delete(w.table, win.key)
+	if err := unix.Munmap(win.raw); err != nil {
+		return fmt.Errorf("storage: unmap window %d of file %d: %w", win.key.idx, win.key.file, err)
+	}
+	return nil
+}
+
+// mapped returns every window currently mapped, each with a reference.
+func (w *windows) mapped() []*window {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]*window, 0, len(w.table))
+	for _, win := range w.table {
+		win.refs++
+		out = append(out, win)
+	}
+	return out
+}
+
+// unmapAll unmaps every window; the caller guarantees none is in use.
+func (w *windows) unmapAll() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	for e := w.lru.Front(); e != nil; {
+		win := e.Value.(*window)
+		e = e.Next()
+		errs = append(errs, w.dropLocked(win))
+	}
+	return errors.Join(errs...)
+}
