@@ -123,8 +123,9 @@ func (s *Session) handleAnnounce(r announceResult) {
 	s.dialMore(now)
 }
 
-// stoppedAnnounce tells the tracker we leave, waiting a few seconds at most.
-// It runs after the loop has ended, so it may use the tiers directly.
+// stoppedAnnounce tells the tracker we leave ("completed" first when the
+// download finished and that was not announced yet), waiting a few seconds
+// at most. It runs after the loop has ended, so it may use the tiers.
 func (s *Session) stoppedAnnounce() {
 	a := &s.ann
 	if !a.started || a.tiers == nil || a.client == nil {
@@ -132,6 +133,10 @@ func (s *Session) stoppedAnnounce() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if a.completed {
+		_, _, err := a.tiers.Announce(ctx, a.client, s.request(tracker.Completed))
+		s.tr.printf("announce completed: err=%v", err)
+	}
 	_, _, err := a.tiers.Announce(ctx, a.client, s.request(tracker.Stopped))
 	s.tr.printf("announce stopped: err=%v", err)
 }

@@ -191,16 +191,7 @@ func (s *Session) updateInterest(p *peerConn) {
 	if p.dead {
 		return
 	}
-	want := false
-	if !s.table.Complete() {
-		have := s.table.Have()
-		for i := range s.table.NumPieces() {
-			if p.has.Has(i) && !have.Has(i) {
-				want = true
-				break
-			}
-		}
-	}
+	want := !s.table.Complete() && s.table.Wants(&p.has)
 	if want != p.amInterested {
 		s.setInterested(p, want)
 	}

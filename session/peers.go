@@ -197,7 +197,7 @@ func (s *Session) send(p *peerConn, m *peer.Msg) {
 		if m.ID == peer.Piece && !m.KeepAlive {
 			p.queuedPieces++
 		}
-		if !m.KeepAlive && m.ID != peer.Piece && m.ID != peer.Request {
+		if !m.KeepAlive && m.ID != peer.Piece && m.ID != peer.Request && m.ID != peer.Have {
 			s.tr.printf("send %s %s", p.addr, m)
 		}
 	default:
@@ -258,6 +258,7 @@ func (s *Session) ban(p *peerConn, why string) {
 func (p *peerConn) tick(now time.Time) {
 	p.down.update(now, p.downBytes)
 	p.up.update(now, p.upBytes)
+	p.retune()
 }
 
 // peerIDPrefix returns the printable client prefix of a peer id for traces.

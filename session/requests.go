@@ -38,7 +38,13 @@ func (s *Session) fillRequests(p *peerConn) {
 		}, buf[:0])
 	}
 	now := time.Now()
-	for _, b := range blocks {
+	for i, b := range blocks {
+		if p.dead {
+			for _, b := range blocks[i:] {
+				s.table.Unrequest(b)
+			}
+			return
+		}
 		p.reqs[b] = now
 		s.send(p, &peer.Msg{ID: peer.Request, Index: b.Index, Begin: b.Begin, Length: b.Length})
 	}
@@ -57,6 +63,9 @@ func (s *Session) dropRequests(p *peerConn) {
 func (s *Session) expireRequests(p *peerConn, now time.Time) {
 	expired := 0
 	for b, at := range p.reqs {
+		if p.dead {
+			return
+		}
 		if now.Sub(at) < requestTimeout {
 			continue
 		}
@@ -94,8 +103,12 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 	}
 	delete(p.reqs, b)
 	s.table.Unrequest(b)
-	if s.table.Have().Has(int(b.Index)) {
+	// Received first: a duplicate must never be written, since the piece
+	// may be under a hasher's eyes or already verified.
+	done, dup := s.table.Received(b)
+	if dup {
 		s.wasted += n
+		s.fillRequests(p)
 		return nil
 	}
 	off := int64(b.Index)*s.info.PieceLength + int64(b.Begin)
@@ -104,13 +117,8 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 		s.fail(err)
 		return nil
 	}
-	done, dup := s.table.Received(b)
-	if dup {
-		s.wasted += n
-	} else {
-		s.downloaded += n
-		s.noteSender(b, p.addr)
-	}
+	s.downloaded += n
+	s.noteSender(b, p.addr)
 	if s.table.Endgame() {
 		s.cancelElsewhere(p, b)
 	}
@@ -118,9 +126,6 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 		s.hashing++
 		_, blocks := s.suspects[int(b.Index)]
 		s.hashq <- hashJob{index: int(b.Index), blocks: blocks}
-	}
-	if p.depth < maxDepth && len(p.reqs) < p.depth/2 {
-		p.retune()
 	}
 	s.fillRequests(p)
 	return nil
@@ -190,9 +195,10 @@ func (s *Session) completed() {
 		}
 		s.updateInterest(p)
 	}
+	if s.startLeft > 0 {
+		s.ann.complete()
+	}
 	if !s.cfg.Seed {
 		s.finished = true
-		return
 	}
-	s.ann.complete()
 }

@@ -54,8 +54,8 @@ const (
 	handshakeTimeout = 10 * time.Second
 	dialTimeout      = 10 * time.Second
 	maxHalfOpen      = 8
-	sendQueue        = 64  // outgoing messages queued per peer at most
-	maxUpRequests    = 256 // requests from one peer kept at most
+	sendQueue        = 1024 // outgoing messages queued per peer at most (Piece ones: maxQueuedPieces)
+	maxUpRequests    = 256  // requests from one peer kept at most
 	minDepth         = 8
 	maxDepth         = 250 // libtorrent's default reqq; deeper queues get dropped
 	banStrikes       = 2   // failed pieces a peer may contribute to before a ban

@@ -10,8 +10,9 @@ import (
 )
 
 // maxQueuedPieces is how many Piece messages one peer may have waiting in
-// its send queue; the rest of its requests wait as small Block values.
-const maxQueuedPieces = sendQueue / 2
+// its send queue (1 MiB); the rest of its requests wait as small Block
+// values.
+const maxQueuedPieces = 64
 
 // onRequest queues a block the peer asks for. Requests we cannot serve are
 // rejected when the peer speaks BEP 6 and ignored otherwise; requests that
