@@ -40,8 +40,6 @@ func (s *Session) handleMsg(p *peerConn, m *peer.Msg) error {
 	if m.ID != peer.Piece && m.ID != peer.Request && m.ID != peer.Have {
 		s.tr.printf("recv %s %s", p.addr, m)
 	}
-	first := !p.gotFirst
-	p.gotFirst = true
 	switch m.ID {
 	case peer.Choke:
 		return s.onChoke(p)
@@ -56,9 +54,9 @@ func (s *Session) handleMsg(p *peerConn, m *peer.Msg) error {
 	case peer.Have:
 		return s.onHave(p, int(m.Index))
 	case peer.Bitfield:
-		return s.onBitfield(p, m.Bits, first)
+		return s.onBitfield(p, m.Bits)
 	case peer.HaveAll, peer.HaveNone:
-		return s.onHaveAllNone(p, m.ID == peer.HaveAll, first)
+		return s.onHaveAllNone(p, m.ID == peer.HaveAll)
 	case peer.Request:
 		return s.onRequest(p, piece.Block{Index: m.Index, Begin: m.Begin, Length: m.Length})
 	case peer.Cancel:
@@ -112,34 +110,36 @@ func (s *Session) onHave(p *peerConn, i int) error {
 	return nil
 }
 
-// onBitfield takes the peer's pieces; BEP 3 allows it only as the first
-// message, with the exact length and no spare bits set.
-func (s *Session) onBitfield(p *peerConn, bits []byte, first bool) error {
-	if !first {
-		return fmt.Errorf("%w: bitfield not first", errProto)
-	}
+// onBitfield takes the peer's pieces. BEP 3 sends it only as the first
+// message, but aria2 follows its BEP 6 HaveNone with a bitfield, so a late
+// one replaces what we knew. Its length must be exact, with no spare bits.
+func (s *Session) onBitfield(p *peerConn, bits []byte) error {
 	bf, err := piece.FromBytes(bits, s.table.NumPieces())
 	if err != nil {
 		return fmt.Errorf("%w: %v", errProto, err)
 	}
-	p.has = bf
-	s.table.AddAvail(&p.has)
+	s.replaceHave(p, bf)
 	return s.afterHaveSet(p)
 }
 
 // onHaveAllNone handles BEP 6 HaveAll and HaveNone.
-func (s *Session) onHaveAllNone(p *peerConn, all, first bool) error {
+func (s *Session) onHaveAllNone(p *peerConn, all bool) error {
 	if err := needFast(p, peer.HaveAll); err != nil {
 		return err
 	}
-	if !first {
-		return fmt.Errorf("%w: have_all/have_none not first", errProto)
-	}
+	bf := piece.NewBitfield(s.table.NumPieces())
 	if all {
-		p.has.SetAll()
-		s.table.AddAvail(&p.has)
+		bf.SetAll()
 	}
+	s.replaceHave(p, bf)
 	return s.afterHaveSet(p)
+}
+
+// replaceHave sets p's piece set, keeping the availability counts right.
+func (s *Session) replaceHave(p *peerConn, bf piece.Bitfield) {
+	s.table.RemoveAvail(&p.has)
+	p.has = bf
+	s.table.AddAvail(&p.has)
 }
 
 // afterHaveSet updates interest once a peer's piece set is known, and drops

@@ -26,7 +26,6 @@ type peerConn struct {
 	amChoking, amInterested     bool
 	peerChoking, peerInterested bool
 	has                         piece.Bitfield
-	gotFirst                    bool // a message after the handshake arrived
 	allowed                     *piece.Bitfield
 	reqs                        map[piece.Block]time.Time // our outstanding requests to the peer
 	upReqs                      []piece.Block             // the peer's requests we have not queued yet
