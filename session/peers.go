@@ -144,6 +144,8 @@ func (s *Session) readLoop(p *peerConn) {
 		err := p.conn.ReadMsg(m)
 		if err != nil {
 			m = nil
+		} else if m.ID == peer.Piece && !m.KeepAlive && !s.downLimit.take(len(m.Block), s.done) {
+			return
 		}
 		select {
 		case s.events <- event{p: p, m: m, err: err}:
@@ -163,6 +165,15 @@ func (s *Session) writeLoop(p *peerConn) {
 	p.conn.SetWriteTimeout(peerSilence / 2)
 	var err error
 	for m := range p.out {
+		if m.ID == peer.Piece && !m.KeepAlive && s.upLimit != nil {
+			// Flush what is buffered before a possible wait.
+			if err = p.conn.Flush(); err != nil {
+				break
+			}
+			if !s.upLimit.take(len(m.Block), s.done) {
+				return
+			}
+		}
 		if err = p.conn.WriteMsg(m); err != nil {
 			break
 		}

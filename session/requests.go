@@ -118,6 +118,7 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 		return nil
 	}
 	s.downloaded += n
+	s.progressAt = time.Now()
 	s.noteSender(b, p.addr)
 	if s.table.Endgame() {
 		s.cancelElsewhere(p, b)
@@ -161,10 +162,12 @@ func (s *Session) pieceDone(h hashResult) {
 		s.wasted += s.table.PieceSize(i)
 		s.downloaded -= s.table.PieceSize(i)
 		s.tr.printf("hashfail %d", i)
+		s.emit(EvPieceFailed, i, "")
 		s.judgeFailure(i, h.sums)
 		return
 	}
 	s.table.MarkHave(i)
+	s.progressAt = time.Now()
 	s.tr.printf("verified %d", i)
 	s.judgeSuccess(i, h.sums)
 	for p := range s.peers {
@@ -195,10 +198,12 @@ func (s *Session) completed() {
 		}
 		s.updateInterest(p)
 	}
+	s.completeAt = time.Now()
+	s.emit(EvCompleted, 0, "")
 	if s.startLeft > 0 {
 		s.ann.complete()
 	}
 	if !s.cfg.Seed {
-		s.finished = true
+		s.finish("completed")
 	}
 }

@@ -36,6 +36,15 @@ type Config struct {
 	// Progress, if set, is called by the loop about once a second and once
 	// at the end with a snapshot. It must return quickly.
 	Progress func(Stats)
+	// OnEvent, if set, is called by the loop for every Event. It must not
+	// block (queue and drop instead).
+	OnEvent func(Event)
+
+	SeedRatio    float64       // with Seed: stop once uploaded >= SeedRatio * total size (0: never)
+	SeedTime     time.Duration // with Seed: stop after seeding this long (0: never)
+	Timeout      time.Duration // before completion: fail with ErrNoProgress after this long without progress (0: never)
+	UploadRate   int64         // bytes per second for all peers together (0: unlimited)
+	DownloadRate int64         // bytes per second for all peers together (0: unlimited)
 }
 
 // DefaultMaxPeers is the peer limit when Config.MaxPeers is 0, in line with
@@ -103,6 +112,13 @@ type Session struct {
 	tr         *tracer
 	err        error // fatal local error (storage): ends the run
 	hashers    sync.WaitGroup
+	lastReport time.Time
+	lastPeers  int
+	progressAt time.Time // last verified piece or stored block
+	completeAt time.Time
+	stopReason string
+	upLimit    *limiter
+	downLimit  *limiter
 }
 
 // New opens the storage for cfg.Meta under cfg.Dir and prepares the session.
@@ -135,6 +151,8 @@ func New(cfg Config) (*Session, error) {
 		strikes:   map[netip.AddrPort]int{},
 		rng:       rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		tr:        newTracer(cfg.Trace),
+		upLimit:   newLimiter(cfg.UploadRate),
+		downLimit: newLimiter(cfg.DownloadRate),
 	}
 	s.table = piece.NewTable(info.NumPieces(), info.PieceLength, info.Length, &piece.RarestFirst{Rand: s.rng})
 	s.ann = newAnnouncer(cfg.Meta.Trackers(), s.rng)
@@ -156,7 +174,11 @@ func New(cfg Config) (*Session, error) {
 // ctx.Err() when interrupted before completion, or a fatal local error.
 func (s *Session) Run(ctx context.Context) error {
 	s.started = time.Now()
+	s.progressAt = s.started
 	s.startLeft = s.table.Left()
+	if s.table.Complete() {
+		s.completeAt = s.started
+	}
 	s.startHashers()
 	if s.cfg.Listener != nil {
 		go s.acceptLoop(s.cfg.Listener)
@@ -166,10 +188,11 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	s.tr.printf("start %s %x pieces=%d have=%d", s.info.Name, s.cfg.Meta.InfoHash, s.table.NumPieces(), s.table.Have().Count())
 	if s.table.Complete() && !s.cfg.Seed {
-		s.finished = true // nothing to do
+		s.finish("completed") // nothing to do
 	}
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
+	s.emit(EvStart, 0, "")
 	s.tick(time.Now())
 	for s.err == nil && !s.finished {
 		select {
@@ -220,12 +243,55 @@ func (s *Session) tick(now time.Time) {
 	s.dialMore(now)
 	s.maybeAnnounce(now)
 	s.report(false)
+	s.checkStop(now)
+}
+
+// checkStop ends the session when a stop condition holds: the seed ratio or
+// seed time reached, or no progress for Config.Timeout before completion.
+func (s *Session) checkStop(now time.Time) {
+	c := &s.cfg
+	switch {
+	case !s.table.Complete():
+		if c.Timeout > 0 && now.Sub(s.progressAt) >= c.Timeout {
+			s.stopReason = "timeout"
+			s.fail(ErrNoProgress)
+		}
+	case c.SeedRatio > 0 && float64(s.uploaded) >= c.SeedRatio*float64(s.info.Length):
+		s.finish("seed-ratio")
+	case c.SeedTime > 0 && now.Sub(s.completeAt) >= c.SeedTime:
+		s.finish("seed-time")
+	}
+}
+
+// finish ends the loop cleanly after the current event.
+func (s *Session) finish(reason string) {
+	s.finished = true
+	s.stopReason = reason
 }
 
 // fail records a fatal local error; the loop ends after the current event.
 func (s *Session) fail(err error) {
 	if s.err == nil {
 		s.err = err
+	}
+}
+
+// emitStopped reports the end of the session: an error event first when a
+// local error ended it, then the stopped event with the reason.
+func (s *Session) emitStopped(cause error) {
+	reason := s.stopReason
+	switch {
+	case cause == nil:
+	case errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded):
+		reason = "interrupted"
+	case errors.Is(cause, ErrNoProgress):
+		reason = "timeout"
+	default:
+		reason = "error"
+		s.emit(EvError, 0, cause.Error())
+	}
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(Event{Type: EvStopped, Time: time.Now(), Stats: s.stats(true), Reason: reason})
 	}
 }
 
@@ -247,6 +313,7 @@ func (s *Session) shutdown(cause error) error {
 	}
 	s.stoppedAnnounce()
 	s.report(true)
+	s.emitStopped(cause)
 	if cause != nil {
 		return cause
 	}

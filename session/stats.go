@@ -54,12 +54,8 @@ func (r *rates) update(now time.Time, down, up int64) {
 	r.up.update(now, up)
 }
 
-// report sends a snapshot to Config.Progress, if set, at most every second
-// (and always for the final one).
-func (s *Session) report(final bool) {
-	if s.cfg.Progress == nil {
-		return
-	}
+// stats takes a snapshot of the session.
+func (s *Session) stats(final bool) Stats {
 	st := Stats{
 		Name: s.info.Name, Pieces: s.table.NumPieces(), Have: s.table.Have().Count(),
 		Total: s.info.Length, Left: s.table.Left(), StartLeft: s.startLeft,
@@ -76,7 +72,29 @@ func (s *Session) report(final bool) {
 			st.Seeds++
 		}
 	}
-	s.cfg.Progress(st)
+	return st
+}
+
+// report sends a snapshot to Config.Progress and a progress event, about
+// once a second (and always for the final one); a change in the number of
+// peers is an event of its own.
+func (s *Session) report(final bool) {
+	now := time.Now()
+	if !final && now.Sub(s.lastReport) < time.Second {
+		return
+	}
+	s.lastReport = now
+	st := s.stats(final)
+	if s.cfg.Progress != nil {
+		s.cfg.Progress(st)
+	}
+	if st.Peers != s.lastPeers {
+		s.lastPeers = st.Peers
+		s.emit(EvPeers, 0, "")
+	}
+	if !final {
+		s.emit(EvProgress, 0, "")
+	}
 }
 
 // peerIDVersion turns a version such as "v0.1.0-3-gabc" into the four

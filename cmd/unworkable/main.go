@@ -22,16 +22,11 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// Exit codes.
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
-)
-
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "create" {
-		os.Exit(runCreate(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		if cmd, ok := subcommands[os.Args[1]]; ok {
+			os.Exit(cmd(os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -90,7 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (o options, help, showVersion b
 func printUsage(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprint(w, usageText)
 	fmt.Fprint(w, fs.FlagUsages())
-	fmt.Fprint(w, "\nExit status: 0 complete (or stopped cleanly while seeding), 1 error, 2 usage error.\nSee unworkable(1).\n")
+	fmt.Fprint(w, "\n"+exitHelp+"\nSee unworkable(1).\n")
 }
 
 // run is main without the exit, for tests.
@@ -110,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := download(o, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "unworkable: %v\n", err)
-		return exitError
+		return exitCode(err)
 	}
 	return exitOK
 }
@@ -120,14 +115,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 func download(o options, stdout, stderr io.Writer) error {
 	m, err := metainfo.Load(o.torrent)
 	if err != nil {
-		return err
+		return codef(exitTorrent, "%s: %w", o.torrent, err)
 	}
 	peers, err := resolvePeers(o.peers)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
-		return err
+		return withCode(exitIO, err)
 	}
 	ln, port, err := listen(o.port, o.portSet)
 	if err != nil {
@@ -150,7 +145,7 @@ func download(o options, stdout, stderr io.Writer) error {
 	})
 	if err != nil {
 		ln.Close()
-		return err
+		return withCode(exitIO, err)
 	}
 	ctx, stop := signalContext()
 	defer stop()
@@ -160,9 +155,9 @@ func download(o options, stdout, stderr io.Writer) error {
 		if o.seed && final.Complete {
 			return nil
 		}
-		return errors.New("interrupted before the download completed")
+		return codef(exitInterrupt, "interrupted before the download completed")
 	}
-	return err
+	return withCode(exitIO, err)
 }
 
 // signalContext returns a context cancelled by the first SIGINT or SIGTERM;
