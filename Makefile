@@ -1,0 +1,62 @@
+# unworkable: build, test and install.
+#
+#   make / make build   build ./unworkable
+#   make test           what CI runs: external test programs, go vet, gofmt,
+#                       go test -race ./... (includes the interop tests)
+#   make demo           a two-instance loopback download of a random payload
+#   make bench          benchmarks of every package
+#   make fuzz           each fuzz target for FUZZTIME (default 30s)
+#   make install        binary and man page below $(DESTDIR)$(PREFIX)
+#   make clean
+
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+FUZZTIME ?= 30s
+GO       ?= go
+
+BIN      = unworkable
+# the man page, wherever it lives
+MAN      = $(firstword $(wildcard cmd/unworkable/unworkable.1 unworkable.1) unworkable.1)
+
+.PHONY: all build test deps vet fmt-check gotest demo bench fuzz install uninstall clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/unworkable
+
+test: deps vet fmt-check gotest
+
+deps:
+	scripts/deps.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt: these files need formatting (run gofmt -w):"; echo "$$out"; exit 1; fi
+
+gotest:
+	$(GO) test -race ./...
+
+demo:
+	scripts/demo.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/$(BIN)
+	install -m 0644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/unworkable.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/$(BIN) $(DESTDIR)$(PREFIX)/share/man/man1/unworkable.1
+
+clean:
+	rm -f $(BIN) *.test *.prof
