@@ -81,10 +81,10 @@ func (s *Session) addCandidate(a netip.AddrPort, manual bool) {
 }
 
 // dialMore starts dials while we have room for peers and half-open slots.
+// A seed dials only the peers given by hand (--peer): a leecher that never
+// dials loopback peers, like transmission-cli, can then still be served.
 func (s *Session) dialMore(now time.Time) {
-	if s.table.Complete() {
-		return // seeds wait for leechers to come to them
-	}
+	seeding := s.table.Complete()
 	room := s.cfg.MaxPeers - s.live() - s.halfOpen
 	for a, c := range s.known {
 		if room <= 0 || s.halfOpen >= maxHalfOpen {
@@ -92,6 +92,9 @@ func (s *Session) dialMore(now time.Time) {
 		}
 		if c.linked || c.dialing || c.self || c.banned || now.Before(c.nextTry) || s.byAddr[a] != nil {
 			continue
+		}
+		if seeding && !c.manual {
+			continue // seeds wait for leechers to come, except --peer ones
 		}
 		if !c.manual && c.fails >= 5 {
 			delete(s.known, a)
