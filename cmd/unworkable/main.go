@@ -8,11 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/unworkable/unworkable/metainfo"
@@ -33,21 +37,37 @@ func main() {
 
 // options are the parsed flags of the download/seed command.
 type options struct {
-	seed     bool
-	port     uint16
-	portSet  bool
-	dir      string
-	trace    string
-	peers    []string
-	maxPeers int
-	torrent  string
+	seed         bool
+	port         uint16
+	portSet      bool
+	bind         string
+	dir          string
+	trace        string
+	peers        []string
+	maxPeers     int
+	seedRatio    float64
+	seedTime     time.Duration
+	timeout      time.Duration
+	uploadRate   int64
+	downloadRate int64
+	json         bool
+	quiet        bool
+	log          string
+	status       statusAddr // network "" when not asked for
+	torrent      string
 }
 
-const usageText = `usage: unworkable [-s] [-p port] [-t tracefile] [-o dir] [--peer host:port]... FILE.torrent
-       unworkable create [-a URL]... [-w URL]... [-l piece-length] [--private] [-c comment] [-o out.torrent] PATH
+const usageText = `usage: unworkable [-sq] [-p port] [--bind addr] [-o dir] [-t tracefile] [--log file]
+                  [--json] [-g addr] [--seed-ratio r] [--seed-time d] [--timeout d]
+                  [--upload-rate r] [--download-rate r] [--peer host:port]... FILE.torrent
+       unworkable create [-f] [-a URL]... [-w URL]... [-l piece-length] [--private] [-c comment] [-o out.torrent] PATH
+       unworkable info [--json] FILE.torrent
+       unworkable verify [-o dir] [--json] FILE.torrent
 
 Download the data of FILE.torrent into dir, uploading to other peers meanwhile,
-and exit 0 when it is complete. With -s keep seeding until interrupted.
+and exit 0 when it is complete. With -s keep seeding until interrupted, or
+until --seed-ratio or --seed-time is reached (either one implies -s).
+Rates are bytes per second with an optional k, M or G (binary) suffix.
 
 Options:
 `
@@ -57,28 +77,64 @@ func parseFlags(args []string, stderr io.Writer) (o options, help, showVersion b
 	fs = pflag.NewFlagSet("unworkable", pflag.ContinueOnError)
 	fs.SetInterspersed(false)
 	fs.SetOutput(io.Discard)
+	var upRate, downRate, status string
+	var public bool
 	fs.BoolVarP(&o.seed, "seed", "s", false, "keep seeding after the download completes, until interrupted")
 	fs.Uint16VarP(&o.port, "port", "p", 6881, "listen for peers on this TCP port (0: any free port)")
+	fs.StringVar(&o.bind, "bind", "", "listen for peers on this IP address only (default: all)")
 	fs.StringVarP(&o.dir, "dir", "o", ".", "output directory; the torrent's name is created inside it")
 	fs.StringVarP(&o.trace, "trace", "t", "", "write a timestamped trace of what the client does to this file")
 	fs.StringArrayVar(&o.peers, "peer", nil, "add a peer by hand, as host:port (repeatable)")
 	fs.IntVar(&o.maxPeers, "max-peers", session.DefaultMaxPeers, "connected peers at most")
+	fs.Float64Var(&o.seedRatio, "seed-ratio", 0, "seed until uploaded >= `ratio` x size, then exit 0 (implies -s)")
+	fs.DurationVar(&o.seedTime, "seed-time", 0, "seed for this `duration` (e.g. 90m) after completion, then exit 0 (implies -s)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "exit 6 when the download makes no progress for this `duration`")
+	fs.StringVar(&upRate, "upload-rate", "", "upload at most `rate` bytes/s in all (e.g. 512k, 10M)")
+	fs.StringVar(&downRate, "download-rate", "", "download at most `rate` bytes/s in all")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object per event on stdout (schema v1), no meter or summary")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors: no meter, no summary")
+	fs.StringVar(&o.log, "log", "", "log start, peers, failures, completion and errors to this `file` (reopened on SIGHUP)")
+	fs.StringVarP(&status, "status", "g", "", "serve the JSON events on this unix socket `path` or loopback host:port")
+	fs.BoolVar(&public, "status-public", false, "allow a non-loopback IP address for --status")
 	fs.BoolVarP(&help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	if err = fs.Parse(args); err != nil || help || showVersion {
 		return
 	}
 	o.portSet = fs.Changed("port")
+	o.seed = o.seed || o.seedRatio > 0 || o.seedTime > 0
 	switch {
 	case fs.NArg() != 1:
 		err = errors.New("exactly one .torrent file expected")
 	case o.maxPeers < 1:
 		err = errors.New("--max-peers must be at least 1")
+	case o.seedRatio < 0 || math.IsNaN(o.seedRatio) || math.IsInf(o.seedRatio, 0):
+		err = errors.New("--seed-ratio must be a number >= 0")
+	case o.seedTime < 0 || o.timeout < 0:
+		err = errors.New("--seed-time and --timeout must not be negative")
+	case o.bind != "" && !isIP(o.bind):
+		err = fmt.Errorf("--bind %s: not an IP address", o.bind)
+	}
+	if err == nil && upRate != "" {
+		o.uploadRate, err = parseRate(upRate)
+	}
+	if err == nil && downRate != "" {
+		o.downloadRate, err = parseRate(downRate)
+	}
+	if err == nil && status != "" {
+		o.status, err = parseStatusAddr(status, public)
 	}
 	if err == nil {
 		o.torrent = fs.Arg(0)
 	}
 	return
+}
+
+// isIP reports whether s is an IP address, IPv6 ones with or without
+// brackets.
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	return err == nil
 }
 
 // printUsage writes the usage text and the flag list.
@@ -110,9 +166,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// jsonFlushWait bounds the wait at exit for stdout to take the last JSON
+// events.
+const jsonFlushWait = 10 * time.Second
+
 // download runs one torrent to completion (or until interrupted when
 // seeding).
-func download(o options, stdout, stderr io.Writer) error {
+func download(o options, stdout, stderr io.Writer) (err error) {
+	lg, err := newEventLog(o.log)
+	if err != nil {
+		return withCode(exitIO, err)
+	}
+	defer func() {
+		if err != nil {
+			lg.Error("exit", "err", err, "status", exitCode(err))
+		}
+		lg.close()
+	}()
 	m, err := metainfo.Load(o.torrent)
 	if err != nil {
 		return codef(exitTorrent, "%s: %w", o.torrent, err)
@@ -124,38 +194,72 @@ func download(o options, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return withCode(exitIO, err)
 	}
-	ln, port, err := listen(o.port, o.portSet)
+	ln, port, err := listen(o.bind, o.port, o.portSet)
 	if err != nil {
 		return err
 	}
+	defer ln.Close() // the session closes it too; this is for the early returns
 	var trace io.Writer
 	if o.trace != "" {
 		f, err := os.OpenFile(o.trace, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		defer f.Close()
 		trace = f
 	}
+	var status *statusServer
+	if o.status.network != "" {
+		if status, err = listenStatus(o.status, lg.Logger); err != nil {
+			return err
+		}
+		defer status.close(statusFlushWait)
+	}
+	var out *lineQueue
+	if o.json {
+		out = newLineQueue(stdout)
+	}
+	onEvent := func(ev session.Event) {
+		lg.event(ev)
+		if out == nil && status == nil {
+			return
+		}
+		line := encodeEvent(ev)
+		if out != nil {
+			out.push(line, priority(ev.Type))
+		}
+		if status != nil {
+			status.broadcast(line)
+		}
+	}
 	meter := newMeter(stderr, stdout, isTerminal(stderr))
+	if o.quiet || o.json {
+		meter = newMeter(nil, nil, false)
+	}
 	s, err := session.New(session.Config{
 		Meta: m, Dir: o.dir, Listener: ln, Port: port, Peers: peers, Seed: o.seed,
 		MaxPeers: o.maxPeers, Trace: trace, Version: version, Progress: meter.update,
+		OnEvent: onEvent, SeedRatio: o.seedRatio, SeedTime: o.seedTime, Timeout: o.timeout,
+		UploadRate: o.uploadRate, DownloadRate: o.downloadRate,
 	})
 	if err != nil {
-		ln.Close()
 		return withCode(exitIO, err)
 	}
 	ctx, stop := signalContext()
 	defer stop()
 	err = s.Run(ctx)
 	final := meter.finish()
-	if errors.Is(err, context.Canceled) {
+	if out != nil && !out.close(jsonFlushWait) {
+		fmt.Fprintln(stderr, "unworkable: stdout is not being read: last JSON events lost")
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
 		if o.seed && final.Complete {
 			return nil
 		}
 		return codef(exitInterrupt, "interrupted before the download completed")
+	case errors.Is(err, session.ErrNoProgress):
+		return codef(exitTimeout, "no progress for %v (--timeout)", o.timeout)
 	}
 	return withCode(exitIO, err)
 }
@@ -176,9 +280,11 @@ func signalContext() (context.Context, func()) {
 	return ctx, func() { signal.Stop(ch); cancel() }
 }
 
-// listen opens the peer listener on port, trying the next few ports when the
-// default one is busy and no port was asked for.
-func listen(port uint16, explicit bool) (net.Listener, uint16, error) {
+// listen opens the peer listener on port of the address bind (all
+// addresses if empty), trying the next few ports when the default one is
+// busy and no port was asked for.
+func listen(bind string, port uint16, explicit bool) (net.Listener, uint16, error) {
+	bind = strings.TrimSuffix(strings.TrimPrefix(bind, "["), "]")
 	tries := 10
 	if explicit || port == 0 {
 		tries = 1
@@ -186,7 +292,7 @@ func listen(port uint16, explicit bool) (net.Listener, uint16, error) {
 	var err error
 	for i := range tries {
 		var ln net.Listener
-		ln, err = net.Listen("tcp", fmt.Sprintf(":%d", int(port)+i))
+		ln, err = net.Listen("tcp", net.JoinHostPort(bind, strconv.Itoa(int(port)+i)))
 		if err == nil {
 			return ln, uint16(ln.Addr().(*net.TCPAddr).Port), nil
 		}

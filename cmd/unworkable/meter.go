@@ -17,13 +17,14 @@ import (
 type meter struct {
 	mu      sync.Mutex
 	term    io.Writer // the terminal, or nil
-	out     io.Writer // where the summary goes
+	out     io.Writer // where the summary goes, or nil
 	last    session.Stats
 	drawn   bool
 	started time.Time
 }
 
-// newMeter returns a meter drawing on w when tty is true.
+// newMeter returns a meter drawing on w when tty is true; summary nil means
+// no summary (-q, --json).
 func newMeter(w, summary io.Writer, tty bool) *meter {
 	m := &meter{out: summary, started: time.Now()}
 	if tty {
@@ -52,7 +53,9 @@ func (m *meter) finish() session.Stats {
 	if m.drawn {
 		fmt.Fprintln(m.term)
 	}
-	fmt.Fprintln(m.out, summaryLine(m.last, time.Since(m.started)))
+	if m.out != nil {
+		fmt.Fprintln(m.out, summaryLine(m.last, time.Since(m.started)))
+	}
 	return m.last
 }
 

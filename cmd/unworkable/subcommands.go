@@ -6,4 +6,6 @@ import "io"
 // download (or seed) of a .torrent file.
 var subcommands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"create": runCreate,
+	"info":   runInfo,
+	"verify": runVerify,
 }
