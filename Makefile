@@ -2,10 +2,12 @@
 #
 #   make / make build   build ./unworkable
 #   make test           what CI runs: external test programs, go vet, gofmt,
-#                       go test -race ./... (includes the interop tests)
+#                       go test -race ./... (includes the interop and hostile
+#                       suites), then each fuzz target briefly
 #   make demo           a two-instance loopback download of a random payload
 #   make bench          benchmarks of every package
 #   make fuzz           each fuzz target for FUZZTIME (default 30s)
+#   make fuzz-ci        each fuzz target for 5s (part of make test)
 #   make install        binary and man page below $(DESTDIR)$(PREFIX)
 #   make clean
 
@@ -19,14 +21,14 @@ BIN      = unworkable
 # the man page, wherever it lives
 MAN      = $(firstword $(wildcard cmd/unworkable/unworkable.1 unworkable.1) unworkable.1)
 
-.PHONY: all build test deps vet fmt-check gotest demo bench fuzz install uninstall clean
+.PHONY: all build test deps vet fmt-check gotest demo bench fuzz fuzz-ci install uninstall clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/unworkable
 
-test: deps vet fmt-check gotest
+test: deps vet fmt-check gotest fuzz-ci
 
 deps:
 	scripts/deps.sh
@@ -49,6 +51,9 @@ bench:
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
+
+fuzz-ci:
+	FUZZTIME=5s GO=$(GO) scripts/fuzz.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -143,3 +143,41 @@ func checkRefused(t *testing.T, data []byte, want string) {
 		t.Errorf("err = %q lacks the package prefix", err)
 	}
 }
+
+// TestParseNamesAndKeys covers the refusals added for the hostile-input
+// suite: names that are not UTF-8 or hold control characters, and duplicate
+// dictionary keys; unsorted keys and a valid name.utf-8 beside a raw name
+// are accepted.
+func TestParseNamesAndKeys(t *testing.T) {
+	h := strings.Repeat("x", 20)
+	single := func(fields string) string {
+		return "d4:infod" + fields + "12:piece lengthi16384e6:pieces20:" + h + "ee"
+	}
+	tests := []struct {
+		name, data, wantErr string // wantErr "" means accepted
+	}{
+		{"name not utf8", single("6:lengthi10e4:name2:\xff\xfe"), "not valid UTF-8"},
+		{"name escape", single("6:lengthi10e4:name7:a\x1b[2J b"), "control character"},
+		{"name newline", single("6:lengthi10e4:name3:a\nb"), "control character"},
+		{"name C1", single("6:lengthi10e4:name4:a\u009bb"), "control character"},
+		{"raw name, utf-8 alternative", single("6:lengthi10e4:name2:\xff\xfe10:name.utf-82:ok"), ""},
+		{"path not utf8", "d4:infod5:filesld6:lengthi10e4:pathl1:\xffeee4:name1:n12:piece lengthi16384e6:pieces20:" + h + "ee", "not valid UTF-8"},
+		{"duplicate name", single("6:lengthi10e4:name1:a4:name2:.."), `duplicate dictionary key "name"`},
+		{"duplicate unsorted", single("4:name1:a6:lengthi10e4:name1:b"), `duplicate dictionary key "name"`},
+		{"duplicate info", single("6:lengthi10e4:name1:a")[:len(single("6:lengthi10e4:name1:a"))-1] +
+			"4:infod6:lengthi10e4:name1:b12:piece lengthi16384e6:pieces20:" + h + "ee", `duplicate dictionary key "info"`},
+		{"duplicate in file", "d4:infod5:filesld6:lengthi10e6:lengthi10e4:pathl1:aeee4:name1:n12:piece lengthi16384e6:pieces20:" + h + "ee", `duplicate dictionary key "length"`},
+		{"unsorted", single("4:name1:a6:lengthi10e"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.wantErr != "" {
+				checkRefused(t, []byte(tt.data), tt.wantErr)
+				return
+			}
+			if _, err := Parse([]byte(tt.data)); err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/anacrolix/torrent/bencode"
@@ -193,8 +194,11 @@ func layout(files []File) (int64, error) {
 
 // checkElem refuses a path element that could name something other than a
 // plain entry inside the output directory: empty (a leading or doubled
-// slash), "." or "..", or one holding a separator or NUL. Names that are not
-// valid UTF-8 are allowed; they are used as raw bytes.
+// slash), "." or "..", or one holding a separator or NUL. It also refuses
+// an element that is not valid UTF-8 (a torrent whose name.utf-8 or
+// path.utf-8 is valid uses that instead) or that holds a control character,
+// so a name printed on a terminal or in a log cannot carry escape
+// sequences or forge lines.
 func checkElem(e string) error {
 	switch {
 	case e == "":
@@ -203,6 +207,10 @@ func checkElem(e string) error {
 		return fmt.Errorf("path element %q not allowed", e)
 	case strings.ContainsAny(e, "/\\\x00"):
 		return fmt.Errorf("path element %q contains '/', '\\\\' or NUL", e)
+	case !utf8.ValidString(e):
+		return fmt.Errorf("path element %q is not valid UTF-8", e)
+	case strings.ContainsFunc(e, unicode.IsControl):
+		return fmt.Errorf("path element %q contains a control character", e)
 	}
 	return nil
 }

@@ -1,8 +1,10 @@
 package metainfo
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Scanner states for each open container: a list, or a dictionary waiting
@@ -17,20 +19,42 @@ const (
 var errTruncated = errors.New("truncated")
 
 // scan checks that data holds exactly one well-formed bencode value, nested
-// no deeper than MaxDepth, with nothing after it. It keeps an explicit stack
-// instead of recursing, so hostile nesting costs memory bounded by MaxDepth
-// and never the goroutine stack. The decoder recurses per level; scanning
-// first is what makes handing it the data safe.
+// no deeper than MaxDepth, with nothing after it, and no dictionary holding
+// the same key twice. It keeps an explicit stack instead of recursing, so
+// hostile nesting costs memory bounded by MaxDepth and never the goroutine
+// stack. The decoder recurses per level; scanning first is what makes
+// handing it the data safe.
+//
+// Duplicate keys are refused because readers disagree on them (the decoder
+// keeps the last, others the first), so two clients could see different
+// names or info dictionaries in one file. Keys out of order are accepted:
+// BEP 3 asks for sorted keys, but hand-made torrents break that harmlessly,
+// since the info hash is taken over the bytes as they are.
 func scan(data []byte) error {
 	var stack []byte
+	var keys [][]span // the keys of each open dictionary (nil for a list)
 	i := 0
 	for {
 		if i >= len(data) {
 			return fmt.Errorf("metainfo: bencode: offset %d: %w", i, errTruncated)
 		}
+		depth := len(stack)
+		isKey := depth > 0 && stack[depth-1] == wantKey && data[i] != 'e'
 		next, err := scanItem(data, i, &stack)
 		if err != nil {
 			return fmt.Errorf("metainfo: bencode: offset %d: %w", i, err)
+		}
+		switch {
+		case len(stack) > depth: // a container opened
+			keys = append(keys, nil)
+		case len(stack) < depth: // a container closed
+			if err := checkKeys(data, keys[len(keys)-1]); err != nil {
+				return fmt.Errorf("metainfo: bencode: offset %d: %w", i, err)
+			}
+			keys = keys[:len(keys)-1]
+		case isKey:
+			k := &keys[len(keys)-1]
+			*k = append(*k, keySpan(data, i, next))
 		}
 		i = next
 		if len(stack) == 0 {
@@ -40,6 +64,32 @@ func scan(data []byte) error {
 			return nil
 		}
 	}
+}
+
+// span is the offset and length of a dictionary key's bytes in the data.
+type span struct{ off, n int }
+
+// keySpan returns the span of the bytes of the string from i to next.
+func keySpan(data []byte, i, next int) span {
+	colon := bytes.IndexByte(data[i:next], ':')
+	return span{i + colon + 1, next - (i + colon + 1)}
+}
+
+// checkKeys refuses a dictionary whose keys hold a duplicate. Sorted keys
+// (the common case) are checked pairwise; unsorted ones are sorted first.
+func checkKeys(data []byte, keys []span) error {
+	key := func(s span) []byte { return data[s.off : s.off+s.n] }
+	cmp := func(a, b span) int { return bytes.Compare(key(a), key(b)) }
+	if !slices.IsSortedFunc(keys, cmp) {
+		keys = slices.Clone(keys)
+		slices.SortFunc(keys, cmp)
+	}
+	for j := 1; j < len(keys); j++ {
+		if cmp(keys[j-1], keys[j]) == 0 {
+			return fmt.Errorf("duplicate dictionary key %q", key(keys[j]))
+		}
+	}
+	return nil
 }
 
 // scanItem consumes one token at data[i]: a whole string or integer, the

@@ -54,3 +54,37 @@ func checkErr(t *testing.T, err error) {
 	}
 	t.Fatalf("undocumented error %v", err)
 }
+
+// FuzzReadHandshake reads a handshake from arbitrary bytes. ReadHandshake
+// must never panic; a handshake it accepts re-encodes to exactly the first
+// HandshakeLen bytes; every failure is a documented error; and check (what
+// Initiate and Accept apply) passes only a handshake for our torrent from
+// someone other than us.
+func FuzzReadHandshake(f *testing.F) {
+	ours := hs("01234567890123456789", "-UW0100-abcdefghijkl", true, false)
+	var good bytes.Buffer
+	WriteHandshake(&good, hs("01234567890123456789", "-XX0000-zzzzzzzzzzzz", true, true))
+	f.Add(good.Bytes())
+	f.Add(good.Bytes()[:HandshakeLen-1])
+	f.Add([]byte("\x13BitTorrent protocoX"))
+	f.Add([]byte("\x14BitTorrent protocol!"))
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := ReadHandshake(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, ErrProtocol) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("undocumented error %v", err)
+			}
+			return
+		}
+		var out bytes.Buffer
+		WriteHandshake(&out, h)
+		if !bytes.Equal(out.Bytes(), data[:HandshakeLen]) {
+			t.Fatalf("handshake %x re-encodes to %x", data[:HandshakeLen], out.Bytes())
+		}
+		err = check(ours, h)
+		if (err == nil) != (h.InfoHash == ours.InfoHash && h.PeerID != ours.PeerID) {
+			t.Fatalf("check(%+v) = %v", h, err)
+		}
+	})
+}

@@ -124,9 +124,10 @@ func Initiate(c net.Conn, ours Handshake, timeout time.Duration) (Handshake, err
 // Accept performs the accepting side of the handshake on c: it reads
 // theirs first and checks protocol, info hash (ErrInfoHash: this client
 // serves one torrent, the one in ours) and peer id (ErrSelf), and only
-// then sends ours, so a stranger learns nothing. The exchange must finish
-// within timeout (0 = no limit); on success the deadline is cleared. On
-// error the caller closes c.
+// then sends ours, so a stranger learns nothing (except ourselves: then
+// ours is sent before returning ErrSelf, so that our dialing side learns
+// it too). The exchange must finish within timeout (0 = no limit); on
+// success the deadline is cleared. On error the caller closes c.
 func Accept(c net.Conn, ours Handshake, timeout time.Duration) (Handshake, error) {
 	if err := setDeadline(c, timeout); err != nil {
 		return Handshake{}, err
@@ -136,6 +137,12 @@ func Accept(c net.Conn, ours Handshake, timeout time.Duration) (Handshake, error
 		return theirs, err
 	}
 	if err := check(ours, theirs); err != nil {
+		if errors.Is(err, ErrSelf) {
+			// Our own dial (a tracker listed our address): answer it, so
+			// that the dialing side sees its own peer id too, knows the
+			// address is ours and never dials it again.
+			WriteHandshake(c, ours)
+		}
 		return theirs, err
 	}
 	if err := WriteHandshake(c, ours); err != nil {

@@ -143,11 +143,20 @@ func (s *Session) report1(d dialed) {
 	}
 }
 
+// maxPendingAccepts bounds the incoming handshakes in progress at once (each
+// holds a goroutine and a socket for up to handshakeTimeout). A connection
+// beyond it is closed at once, so a flood of silent connections costs a
+// bounded amount; a real peer that is refused retries later.
+const maxPendingAccepts = 32
+
 // acceptLoop accepts incoming peers until the listener is closed. Each
-// handshake runs in its own goroutine, bounded by handshakeTimeout.
+// handshake runs in its own goroutine, bounded by handshakeTimeout; at most
+// maxPendingAccepts run at once and connections beyond are closed at once
+// (counted in s.acceptRefused for the trace).
 func (s *Session) acceptLoop(l net.Listener) {
 	ours := s.handshake()
 	maxLen := peer.MaxMsgLen(s.table.NumPieces())
+	pending := make(chan struct{}, maxPendingAccepts)
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -161,7 +170,15 @@ func (s *Session) acceptLoop(l net.Listener) {
 			}
 			continue
 		}
+		select {
+		case pending <- struct{}{}:
+		default:
+			c.Close()
+			s.acceptRefused.Add(1)
+			continue
+		}
 		go func() {
+			defer func() { <-pending }()
 			hs, err := peer.Accept(c, ours, handshakeTimeout)
 			if err != nil {
 				c.Close()

@@ -21,8 +21,12 @@ func (s *Session) handle(ev event) {
 	switch {
 	case ev.err != nil:
 		s.kill(p, ev.err)
-	case ev.sent:
+	case ev.m == nil: // the writer wrote a Piece of ev.sent bytes
+		// Count uploads when written, not when queued: a seed-ratio stop
+		// must not leave what it counted unsent.
 		p.queuedPieces--
+		p.upBytes += int64(ev.sent)
+		s.uploaded += int64(ev.sent)
 		s.serve(p)
 	default:
 		p.lastRecv = time.Now()
@@ -86,6 +90,10 @@ func needFast(p *peerConn, m peer.ID) error {
 // onChoke handles being choked. BEP 6: with the fast extension requests stay
 // pending until rejected or served; without it they are all discarded.
 func (s *Session) onChoke(p *peerConn) error {
+	p.chokes++
+	if p.chokes > maxChokes {
+		return fmt.Errorf("%w: choke storm: more than %d chokes between rechokes", errProto, maxChokes)
+	}
 	p.peerChoking = true
 	if !p.fast {
 		s.dropRequests(p)

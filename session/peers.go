@@ -20,6 +20,7 @@ type peerConn struct {
 	fast     bool
 	incoming bool
 	out      chan *peer.Msg
+	wdone    chan struct{} // closed when the writer goroutine ends
 	dead     bool
 	err      error
 
@@ -34,16 +35,19 @@ type peerConn struct {
 
 	lastRecv, lastSent time.Time
 	downBytes, upBytes int64 // payload bytes, for the rate estimates
+	unrequested        int64 // payload bytes of blocks we never asked for
+	chokes             int   // Choke messages received since the last rechoke
+	rejected           int   // its requests we rejected since the last rechoke
 	down, up           ewma
 	lastUnchoked       time.Time
 }
 
 // event is what a peer's goroutines tell the loop: a message, a finished
-// Piece write (sent), or the final error.
+// Piece written (sent bytes), or the final error.
 type event struct {
 	p    *peerConn
 	m    *peer.Msg
-	sent bool
+	sent int // bytes of a Piece message the writer has just written
 	err  error
 }
 
@@ -53,6 +57,10 @@ func (s *Session) addPeer(d dialed) {
 	if !d.incoming {
 		s.halfOpen--
 	}
+	// Forget dead peers first: under a connect-and-drop flood they would
+	// otherwise pile up until the next tick, each holding its buffers and
+	// its queued blocks.
+	s.reap()
 	c := s.known[d.addr]
 	if d.err != nil {
 		s.tr.printf("connect %s failed: %v", d.addr, d.err)
@@ -74,6 +82,7 @@ func (s *Session) addPeer(d dialed) {
 		addr: d.addr, id: d.hs.PeerID, conn: d.conn, incoming: d.incoming,
 		fast:      d.hs.Reserved.Fast(),
 		out:       make(chan *peer.Msg, sendQueue),
+		wdone:     make(chan struct{}),
 		amChoking: true, peerChoking: true,
 		has:  piece.NewBitfield(s.table.NumPieces()),
 		reqs: map[piece.Block]time.Time{}, depth: minDepth * 2,
@@ -162,6 +171,7 @@ func (s *Session) readLoop(p *peerConn) {
 // queue runs empty, and tells the loop when a Piece has been written so that
 // more blocks can be queued. It ends when out is closed or a write fails.
 func (s *Session) writeLoop(p *peerConn) {
+	defer close(p.wdone)
 	p.conn.SetWriteTimeout(peerSilence / 2)
 	var err error
 	for m := range p.out {
@@ -184,7 +194,7 @@ func (s *Session) writeLoop(p *peerConn) {
 		}
 		if m.ID == peer.Piece && !m.KeepAlive {
 			select {
-			case s.events <- event{p: p, sent: true}:
+			case s.events <- event{p: p, sent: len(m.Block)}:
 			case <-s.done:
 				return
 			}
@@ -278,4 +288,30 @@ func peerIDPrefix(id [20]byte) string {
 		n++
 	}
 	return string(id[:n])
+}
+
+// drain lets the writers send what is queued before a clean finish (a
+// seed-ratio stop counts bytes as uploaded once written), for at most d.
+// Events that arrive meanwhile are dropped: the loop has ended.
+func (s *Session) drain(d time.Duration) {
+	var waits []chan struct{}
+	for p := range s.peers {
+		if !p.dead {
+			p.dead = true
+			close(p.out)
+			waits = append(waits, p.wdone)
+		}
+	}
+	timeout := time.After(d)
+	for _, w := range waits {
+		for done := false; !done; {
+			select {
+			case <-w:
+				done = true
+			case <-s.events:
+			case <-timeout:
+				return
+			}
+		}
+	}
 }

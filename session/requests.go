@@ -88,8 +88,14 @@ func (p *peerConn) retune() {
 	p.depth = max(minDepth, min(maxDepth, want))
 }
 
+// maxUnrequested is how many bytes of unrequested blocks a peer may send
+// before it is dropped, as long as they are at most half of what it sent:
+// a cancel may cross a full pipeline (maxDepth blocks) in flight.
+const maxUnrequested = 8 << 20
+
 // onPiece stores a block we asked for. Unrequested blocks are ignored (they
-// may cross a cancel); blocks that do not fit the torrent drop the peer.
+// may cross a cancel) up to maxUnrequested bytes; blocks that do not fit the
+// torrent drop the peer.
 func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 	b := piece.Block{Index: m.Index, Begin: m.Begin, Length: uint32(len(m.Block))}
 	if !s.table.Valid(b) {
@@ -99,6 +105,10 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 	p.downBytes += n
 	if _, ok := p.reqs[b]; !ok {
 		s.wasted += n
+		p.unrequested += n
+		if p.unrequested > maxUnrequested && 2*p.unrequested > p.downBytes {
+			return fmt.Errorf("%w: %d bytes of blocks we did not request", errProto, p.unrequested)
+		}
 		return nil
 	}
 	delete(p.reqs, b)

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/unworkable/unworkable/piece"
 	"github.com/unworkable/unworkable/storage"
@@ -49,8 +51,8 @@ func (s *Session) restore(existed bool) error {
 // loadResume reads and validates the resume file; ok is false when it is
 // missing, malformed or out of date.
 func (s *Session) loadResume() (int, bool) {
-	data, err := os.ReadFile(s.resumePath())
-	if err != nil || len(data) > 64<<20 {
+	data, err := readResume(s.resumePath())
+	if err != nil {
 		return 0, false
 	}
 	var rs resumeState
@@ -78,6 +80,29 @@ func (s *Session) loadResume() (int, bool) {
 		}
 	}
 	return bf.Count(), true
+}
+
+// maxResumeSize bounds the resume file read: a bitfield and a few numbers
+// per file, far below this even for the largest torrent.
+const maxResumeSize = 64 << 20
+
+// readResume reads the resume file without following a symlink planted in
+// its place and without reading more than maxResumeSize bytes (a link to
+// /dev/zero, or a FIFO, must not hang or fill memory).
+func readResume(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("session: resume file %s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxResumeSize+1))
+	if err == nil && len(data) > maxResumeSize {
+		err = fmt.Errorf("session: resume file %s larger than %d bytes", path, maxResumeSize)
+	}
+	return data, err
 }
 
 // invalidateResume removes the resume file before the first write to the

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/unworkable/unworkable/metainfo"
@@ -68,6 +69,7 @@ const (
 	minDepth         = 8
 	maxDepth         = 250 // libtorrent's default reqq; deeper queues get dropped
 	banStrikes       = 2   // failed pieces a peer may contribute to before a ban
+	maxChokes        = 50  // Choke messages from one peer between two rechokes (10 s); more: dropped
 )
 
 // Session is one running torrent. Create it with New and drive it with Run.
@@ -119,6 +121,11 @@ type Session struct {
 	stopReason string
 	upLimit    *limiter
 	downLimit  *limiter
+
+	// acceptRefused counts incoming connections closed because
+	// maxPendingAccepts handshakes were in progress; written by the accept
+	// loop, read and reset by the loop's tick for the trace.
+	acceptRefused atomic.Int64
 }
 
 // New opens the storage for cfg.Meta under cfg.Dir and prepares the session.
@@ -240,6 +247,9 @@ func (s *Session) tick(now time.Time) {
 	if now.Sub(s.lastChoke) >= rechokeEvery {
 		s.rechoke(now)
 	}
+	if n := s.acceptRefused.Swap(0); n > 0 {
+		s.tr.printf("refuse incoming: %d connection(s) over %d pending handshakes", n, maxPendingAccepts)
+	}
 	s.dialMore(now)
 	s.maybeAnnounce(now)
 	s.report(false)
@@ -299,6 +309,9 @@ func (s *Session) emitStopped(cause error) {
 // sends the stopped announce. cause is what ended the run (nil when done).
 func (s *Session) shutdown(cause error) error {
 	s.tr.printf("shutdown %v", cause)
+	if cause == nil {
+		s.drain(2 * time.Second)
+	}
 	close(s.done)
 	if s.cfg.Listener != nil {
 		s.cfg.Listener.Close()

@@ -9,6 +9,12 @@ import (
 	"github.com/unworkable/unworkable/piece"
 )
 
+// maxRejected is how many requests a peer may send that we reject (we
+// choke it, or lack the piece) before it is dropped, counted since the
+// last rechoke: a request crossing our choke is normal, a flood of them is
+// not.
+const maxRejected = 2 * maxUpRequests
+
 // maxQueuedPieces is how many Piece messages one peer may have waiting in
 // its send queue (1 MiB); the rest of its requests wait as small Block
 // values.
@@ -23,6 +29,9 @@ func (s *Session) onRequest(p *peerConn, b piece.Block) error {
 		return fmt.Errorf("%w: request %d %d+%d out of range", errProto, b.Index, b.Begin, b.Length)
 	}
 	if p.amChoking || !s.table.Have().Has(int(b.Index)) {
+		if p.rejected >= maxRejected {
+			return fmt.Errorf("%w: more than %d requests we cannot serve", errProto, maxRejected)
+		}
 		s.reject(p, b)
 		return nil
 	}
@@ -36,6 +45,7 @@ func (s *Session) onRequest(p *peerConn, b piece.Block) error {
 
 // reject answers a request we will not serve (BEP 6), or drops it silently.
 func (s *Session) reject(p *peerConn, b piece.Block) {
+	p.rejected++
 	if p.fast {
 		s.send(p, &peer.Msg{ID: peer.Reject, Index: b.Index, Begin: b.Begin, Length: b.Length})
 	}
@@ -61,8 +71,6 @@ func (s *Session) serve(p *peerConn) {
 			s.fail(err)
 			return
 		}
-		p.upBytes += int64(b.Length)
-		s.uploaded += int64(b.Length)
 		s.send(p, &peer.Msg{ID: peer.Piece, Index: b.Index, Begin: b.Begin, Block: buf})
 	}
 	if len(p.upReqs) == 0 {
@@ -117,6 +125,9 @@ func (s *Session) maybeUnchoke(p *peerConn) {
 // optimistic unchoke rotated every optimisticEvery; everyone else is choked.
 func (s *Session) rechoke(now time.Time) {
 	s.lastChoke = now
+	for p := range s.peers {
+		p.chokes, p.rejected = 0, 0 // the storm and flood counters start over
+	}
 	seeding := s.table.Complete()
 	var cands []*peerConn
 	for p := range s.peers {
