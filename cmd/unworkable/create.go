@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spf13/pflag"
 	"github.com/unworkable/unworkable/metainfo"
 )
 
@@ -23,9 +22,8 @@ const createUsage = "usage: unworkable create [-a URL]... [-w URL]... [-l piece-
 // runCreate implements "unworkable create": make a .torrent of a file or a
 // directory, hashing on all cores, and print a one-line summary.
 func runCreate(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("unworkable create", pflag.ContinueOnError)
-	fs.SetInterspersed(true)
-	fs.SetOutput(io.Discard)
+	c := newSubcmd("create", createUsage, "0 written, 1 error (unreadable input, output exists), 2 usage error.", "PATH")
+	fs := c.fs
 	announce := fs.StringArrayP("announce", "a", nil, "tracker announce URL (repeatable: BEP 12 announce-list, one tier each)")
 	webseeds := fs.StringArrayP("webseed", "w", nil, "web seed URL (BEP 19 url-list, repeatable)")
 	plen := fs.StringP("piece-length", "l", "", "piece length in bytes, with an optional k/m/g suffix (default: automatic)")
@@ -33,28 +31,14 @@ func runCreate(args []string, stdout, stderr io.Writer) int {
 	comment := fs.StringP("comment", "c", "", "comment stored in the torrent")
 	out := fs.StringP("output", "o", "", "output file (default: NAME.torrent)")
 	force := fs.BoolP("force", "f", false, "overwrite the output file if it exists")
-	help := fs.BoolP("help", "h", false, "print this help and exit")
-	err := fs.Parse(args)
-	if err == nil && !*help && fs.NArg() != 1 {
-		err = errors.New("exactly one PATH expected")
-	}
-	usage := func(w io.Writer) {
-		fmt.Fprintln(w, createUsage)
-		fmt.Fprint(w, fs.FlagUsages())
-		fmt.Fprint(w, "\nExit status: 0 written, 1 error (unreadable input, output exists), 2 usage error.\n")
-	}
-	if *help {
-		usage(stdout)
-		return exitOK
-	}
 	var pl int64
-	if err == nil && *plen != "" {
-		pl, err = parseSize(*plen)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "unworkable: create: %v\n", err)
-		usage(stderr)
-		return exitUsage
+	if code, done := c.parse(args, stdout, stderr, func() (err error) {
+		if *plen != "" {
+			pl, err = parseSize(*plen)
+		}
+		return err
+	}); done {
+		return code
 	}
 	root := fs.Arg(0)
 	var tiers [][]string

@@ -3,14 +3,12 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
 	"github.com/unworkable/unworkable/metainfo"
 )
 
@@ -42,28 +40,11 @@ type infoFile struct {
 
 // runInfo implements "unworkable info": print what a .torrent holds.
 func runInfo(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("unworkable info", pflag.ContinueOnError)
-	fs.SetInterspersed(true)
-	fs.SetOutput(io.Discard)
+	c := newSubcmd("info", infoUsage, "0 shown, 2 usage error, 3 bad torrent file.", ".torrent file")
+	fs := c.fs
 	asJSON := fs.Bool("json", false, "print one JSON object instead of key: value lines")
-	help := fs.BoolP("help", "h", false, "print this help and exit")
-	err := fs.Parse(args)
-	if err == nil && !*help && fs.NArg() != 1 {
-		err = errors.New("exactly one .torrent file expected")
-	}
-	usage := func(w io.Writer) {
-		fmt.Fprintln(w, infoUsage)
-		fmt.Fprint(w, fs.FlagUsages())
-		fmt.Fprint(w, "\nExit status: 0 shown, 2 usage error, 3 bad torrent file.\n")
-	}
-	switch {
-	case *help:
-		usage(stdout)
-		return exitOK
-	case err != nil:
-		fmt.Fprintf(stderr, "unworkable: info: %v\n", err)
-		usage(stderr)
-		return exitUsage
+	if code, done := c.parse(args, stdout, stderr, nil); done {
+		return code
 	}
 	m, err := metainfo.Load(fs.Arg(0))
 	if err != nil {

@@ -3,12 +3,10 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/spf13/pflag"
 	"github.com/unworkable/unworkable/metainfo"
 )
 
@@ -53,29 +51,12 @@ type pieceRun struct {
 // runVerify implements "unworkable verify": hash-check the data of a
 // torrent below a directory, read-only.
 func runVerify(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("unworkable verify", pflag.ContinueOnError)
-	fs.SetInterspersed(true)
-	fs.SetOutput(io.Discard)
+	c := newSubcmd("verify", verifyUsage, "0 complete, 2 usage error, 3 bad torrent file, 7 pieces or files missing or bad.", ".torrent file")
+	fs := c.fs
 	dir := fs.StringP("dir", "o", ".", "directory holding the torrent's data (its name inside)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the report")
-	help := fs.BoolP("help", "h", false, "print this help and exit")
-	err := fs.Parse(args)
-	if err == nil && !*help && fs.NArg() != 1 {
-		err = errors.New("exactly one .torrent file expected")
-	}
-	usage := func(w io.Writer) {
-		fmt.Fprintln(w, verifyUsage)
-		fmt.Fprint(w, fs.FlagUsages())
-		fmt.Fprint(w, "\nExit status: 0 complete, 2 usage error, 3 bad torrent file, 7 pieces or files missing or bad.\n")
-	}
-	switch {
-	case *help:
-		usage(stdout)
-		return exitOK
-	case err != nil:
-		fmt.Fprintf(stderr, "unworkable: verify: %v\n", err)
-		usage(stderr)
-		return exitUsage
+	if code, done := c.parse(args, stdout, stderr, nil); done {
+		return code
 	}
 	m, err := metainfo.Load(fs.Arg(0))
 	if err != nil {
