@@ -274,8 +274,10 @@ func TestHostilePeers(t *testing.T) {
 }
 
 // connectCloseLoop connects to addr and closes at once, over and over
-// (half of the time after a partial handshake), until stop is called;
-// stop returns how many connections were made.
+// (half of the time after a partial handshake), at most one connection a
+// millisecond, until stop is called; stop returns how many connections were
+// made. The pace keeps the loopback's ephemeral ports (about 28,000, each
+// held a while after a close) from running out for the tests beside it.
 func connectCloseLoop(ctx context.Context, addr string) (stop func() int) {
 	var n atomic.Int64
 	done := make(chan struct{})
@@ -300,6 +302,7 @@ func connectCloseLoop(ctx context.Context, addr string) (stop func() int) {
 			}
 			abort(c)
 			n.Add(1)
+			time.Sleep(time.Millisecond)
 		}
 	}()
 	return func() int {
@@ -354,18 +357,24 @@ func TestHostileFloodWhileSeeding(t *testing.T) {
 	us := h.ours("seed", "-s", "-p", strconv.Itoa(port), "-o", sw.src, "-t", trace, sw.torrent)
 	h.waitSeeds(ctx, sw, 1, us)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	stops := []func() int{connectCloseLoop(ctx, addr), connectCloseLoop(ctx, addr)}
 	var flooded atomic.Int64
+	// The flooders get in first: once the connect-and-close loops run, a
+	// new peer may find every handshake slot taken, which is the point of
+	// the cap but would keep the flooders out.
+	ready := make(chan bool, 2)
 	for range 2 {
 		go func() {
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
+				ready <- false
 				return
 			}
 			defer c.Close()
 			context.AfterFunc(ctx, func() { c.Close() })
 			pc := &peerCtx{c: c, m: sw.meta, hash: sw.meta.hash}
-			if !pc.hello(msg(0x0f), msg(2)) {
+			ok := pc.hello(msg(0x0f), msg(2))
+			ready <- ok
+			if !ok {
 				return
 			}
 			go func() { flooded.Add(int64(readFrames(c))) }()
@@ -376,6 +385,12 @@ func TestHostileFloodWhileSeeding(t *testing.T) {
 			}
 		}()
 	}
+	for range 2 {
+		if !<-ready {
+			t.Fatal("a request flooder could not handshake with the seeder")
+		}
+	}
+	stops := []func() int{connectCloseLoop(ctx, addr), connectCloseLoop(ctx, addr)}
 	dst := h.mkdir("dst")
 	start := time.Now()
 	leech := h.aria2Leech(sw.torrent, dst)
