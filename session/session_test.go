@@ -21,6 +21,12 @@ import (
 // dir/<root>/ and returns the parsed metainfo of a torrent of them.
 func makeTorrent(t *testing.T, dir string, sizes []int64, pieceLen int64) *metainfo.MetaInfo {
 	t.Helper()
+	return makeTorrentOpts(t, dir, sizes, metainfo.BuildOptions{PieceLength: pieceLen})
+}
+
+// makeTorrentOpts is makeTorrent with every build option.
+func makeTorrentOpts(t *testing.T, dir string, sizes []int64, opts metainfo.BuildOptions) *metainfo.MetaInfo {
+	t.Helper()
 	root := filepath.Join(dir, "payload")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
@@ -33,7 +39,7 @@ func makeTorrent(t *testing.T, dir string, sizes []int64, pieceLen int64) *metai
 			t.Fatal(err)
 		}
 	}
-	data, err := metainfo.Build(root, metainfo.BuildOptions{PieceLength: pieceLen})
+	data, err := metainfo.Build(root, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
