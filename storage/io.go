@@ -24,22 +24,44 @@ func (s *Store) WriteAt(p []byte, off int64) error {
 	return s.rw(p, off, true)
 }
 
-// rw copies between p and the files, extent by extent and window by
-// window.
+// View calls fn with the torrent data of [off, off+n) as successive
+// slices of the mappings, in order, so a caller can hash a piece without
+// copying it out first. fn must neither keep nor modify the slices. A
+// fault on the mapping while fn runs is an error wrapping ErrFault. Safe
+// for concurrent use on any ranges.
+func (s *Store) View(off, n int64, fn func([]byte)) error {
+	return s.walk(off, n, func(data []byte, _ int64) error {
+		return guarded(func() { fn(data) })
+	})
+}
+
+// rw copies between p and the files.
 func (s *Store) rw(p []byte, off int64, write bool) error {
+	return s.walk(off, int64(len(p)), func(data []byte, at int64) error {
+		if write {
+			return guarded(func() { copy(data, p[at:]) })
+		}
+		return guarded(func() { copy(p[at:], data) })
+	})
+}
+
+// walk calls fn on the mapped data of [off, off+n), extent by extent and
+// window by window; at is the offset of data within the range.
+func (s *Store) walk(off, n int64, fn func(data []byte, at int64) error) error {
 	s.life.RLock()
 	defer s.life.RUnlock()
 	if s.closed {
 		return errClosed
 	}
-	if err := s.checkRange(off, int64(len(p))); err != nil {
+	if err := s.checkRange(off, n); err != nil {
 		return err
 	}
-	for _, e := range s.layout.extents(off, int64(len(p))) {
-		if err := s.rwExtent(p[:e.n], e, write); err != nil {
+	var at int64
+	for _, e := range s.layout.extents(off, n) {
+		if err := s.walkExtent(e, at, fn); err != nil {
 			return err
 		}
-		p = p[e.n:]
+		at += e.n
 	}
 	return nil
 }
@@ -52,40 +74,36 @@ func (s *Store) checkRange(off, n int64) error {
 	return nil
 }
 
-// rwExtent copies p to or from one file, through each window it covers.
-func (s *Store) rwExtent(p []byte, e extent, write bool) error {
+// walkExtent calls fn on each window's part of one extent.
+func (s *Store) walkExtent(e extent, at int64, fn func(data []byte, at int64) error) error {
 	f := s.layout.files[e.file]
-	off := e.off
-	for len(p) > 0 {
+	off, left := e.off, e.n
+	for left > 0 {
 		key := winKey{file: e.file, idx: off / s.win.size}
 		win, err := s.win.acquire(key, s.fds[e.file], f.Length)
 		if err != nil {
 			return fmt.Errorf("storage: %s: %w", f.Path, err)
 		}
 		start := off - key.idx*s.win.size
-		n := min(len(p), len(win.raw)-int(start))
-		data := win.raw[start : start+int64(n)]
-		if write {
-			err = guardedCopy(data, p[:n])
-		} else {
-			err = guardedCopy(p[:n], data)
-		}
+		n := min(left, int64(len(win.raw))-start)
+		err = fn(win.raw[start:start+n], at)
 		if rerr := s.win.release(win); err == nil {
 			err = rerr
 		}
 		if err != nil {
 			return fmt.Errorf("storage: %s at %d: %w", f.Path, off, err)
 		}
-		p = p[n:]
-		off += int64(n)
+		at += n
+		off += n
+		left -= n
 	}
 	return nil
 }
 
-// guardedCopy copies src to dst, turning a memory fault (SIGBUS on a
-// mapping whose file was truncated) into ErrFault instead of a crash.
-// SetPanicOnFault applies to the calling goroutine only, and is restored.
-func guardedCopy(dst, src []byte) (err error) {
+// guarded runs f, turning a memory fault (SIGBUS on a mapping whose file
+// was truncated) into ErrFault instead of a crash. SetPanicOnFault applies
+// to the calling goroutine only, and is restored.
+func guarded(f func()) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer func() {
 		debug.SetPanicOnFault(old)
@@ -100,7 +118,7 @@ func guardedCopy(dst, src []byte) (err error) {
 		}
 		panic(r)
 	}()
-	copy(dst, src)
+	f()
 	return nil
 }
 
