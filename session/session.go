@@ -65,7 +65,7 @@ const (
 	dialTimeout      = 10 * time.Second
 	maxHalfOpen      = 8
 	sendQueue        = 1024 // outgoing messages queued per peer at most (Piece ones: maxQueuedPieces)
-	maxUpRequests    = 256  // requests from one peer kept at most
+	maxUpRequests    = 2048 // requests from one peer kept at most (qBittorrent pipelines over 256; 24 KiB of Block values)
 	minDepth         = 8
 	maxDepth         = 250 // libtorrent's default reqq; deeper queues get dropped
 	banStrikes       = 2   // failed pieces a peer may contribute to before a ban
