@@ -69,7 +69,7 @@ func progressLine(st session.Stats, width int) string {
 	eta := "--:-- ETA"
 	switch {
 	case st.Complete:
-		eta = "seeding  "
+		eta = "complete "
 	case st.DownRate > 1:
 		eta = clock(time.Duration(float64(st.Left)/st.DownRate*float64(time.Second))) + " ETA"
 	}
