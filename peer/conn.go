@@ -41,6 +41,10 @@ func NewConn(c net.Conn, maxLen uint32) *Conn {
 	}
 }
 
+// SetAlloc sets the Piece block allocator of the reading side (see
+// Reader.Alloc). Call it before the first ReadMsg.
+func (c *Conn) SetAlloc(f func(n int) []byte) { c.r.Alloc = f }
+
 // SetReadTimeout makes each later ReadMsg fail (with an error wrapping
 // os.ErrDeadlineExceeded) unless a complete frame arrives within d of its
 // start. 0, the default, means wait forever.

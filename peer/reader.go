@@ -28,6 +28,10 @@ type Reader struct {
 	br     *bufio.Reader
 	maxLen uint32
 	buf    [12]byte // fixed-size payloads and the length prefix
+	// Alloc, if set, returns the buffer for a Piece block of n bytes
+	// (len n), so a caller can recycle blocks instead of allocating one
+	// per message. Nil means make.
+	Alloc func(n int) []byte
 }
 
 // NewReader returns a Reader of r that refuses frames whose length prefix
@@ -177,9 +181,17 @@ func (r *Reader) readPiece(m *Msg, n uint32) error {
 	}
 	m.Index = binary.BigEndian.Uint32(r.buf[:4])
 	m.Begin = binary.BigEndian.Uint32(r.buf[4:8])
-	var err error
-	m.Block, err = r.bytes(m.ID, n-8)
-	return err
+	if r.Alloc == nil {
+		var err error
+		m.Block, err = r.bytes(m.ID, n-8)
+		return err
+	}
+	m.Block = r.Alloc(int(n - 8))
+	if err := readFull(r.br, m.Block); err != nil {
+		m.Block = nil
+		return fmt.Errorf("peer: read %v: %w", m.ID, err)
+	}
+	return nil
 }
 
 // readExtended decodes Extended (BEP 10): <extended id><payload>, with a

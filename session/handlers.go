@@ -33,6 +33,9 @@ func (s *Session) handle(ev event) {
 		if err := s.handleMsg(p, ev.m); err != nil {
 			s.kill(p, err)
 		}
+		if ev.m.ID == peer.Piece && !ev.m.KeepAlive {
+			freeBlock(ev.m.Block) // stored or dropped: no one holds it now
+		}
 	}
 }
 

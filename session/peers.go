@@ -148,6 +148,7 @@ func (s *Session) sendHave(p *peerConn) {
 // to the loop as events.
 func (s *Session) readLoop(p *peerConn) {
 	p.conn.SetReadTimeout(peerSilence)
+	p.conn.SetAlloc(allocBlock)
 	for {
 		m := new(peer.Msg)
 		err := p.conn.ReadMsg(m)
