@@ -6,9 +6,10 @@ import (
 	"github.com/unworkable/unworkable/piece"
 )
 
-// blockPool recycles the BlockSize buffers that Piece messages arrive in:
-// the readers take them, the loop gives them back once the block is stored
-// (or dropped), so a download allocates no buffer per block. Blocks of
+// blockPool recycles the BlockSize buffers of Piece messages: the readers
+// take them for blocks that arrive, the loop gives them back once the block
+// is stored (or dropped); the loop takes them for blocks it serves, the
+// writers give them back once written. No buffer is allocated per block. Blocks of
 // other sizes are allocated and left to the GC. Shared by goroutines,
 // which is what sync.Pool is for.
 var blockPool = sync.Pool{New: func() any { return new([piece.BlockSize]byte) }}

@@ -194,8 +194,10 @@ func (s *Session) writeLoop(p *peerConn) {
 			}
 		}
 		if m.ID == peer.Piece && !m.KeepAlive {
+			n := len(m.Block)
+			freeBlock(m.Block) // WriteMsg has copied it out
 			select {
-			case s.events <- event{p: p, sent: len(m.Block)}:
+			case s.events <- event{p: p, sent: n}:
 			case <-s.done:
 				return
 			}

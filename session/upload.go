@@ -65,7 +65,7 @@ func (s *Session) serve(p *peerConn) {
 	for !p.dead && len(p.upReqs) > 0 && p.queuedPieces < maxQueuedPieces {
 		b := p.upReqs[0]
 		p.upReqs = p.upReqs[1:]
-		buf := make([]byte, b.Length)
+		buf := allocBlock(int(b.Length)) // the writer frees it once written
 		off := int64(b.Index)*s.info.PieceLength + int64(b.Begin)
 		if err := s.store.ReadAt(buf, off); err != nil {
 			s.fail(err)
