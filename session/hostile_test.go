@@ -38,7 +38,9 @@ func runListening(t *testing.T, cfg Config) string {
 	go func() { done <- s.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil && err != context.Canceled {
+			t.Errorf("session on %s: %v", ln.Addr(), err)
+		}
 	})
 	return ln.Addr().String()
 }

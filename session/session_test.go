@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -84,24 +83,7 @@ func (t *traceBuf) count(word string) int {
 // its address; it stops at test cleanup.
 func startSeeder(t *testing.T, m *metainfo.MetaInfo, dir string) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Meta: m, Dir: dir, Listener: ln, Seed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && err != context.Canceled {
-			t.Errorf("seeder: %v", err)
-		}
-	})
-	return netip.MustParseAddrPort(ln.Addr().String())
+	return netip.MustParseAddrPort(runListening(t, Config{Meta: m, Dir: dir, Seed: true}))
 }
 
 // download runs a leeching session against peers until it returns.
