@@ -203,7 +203,7 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	if o.trace != "" {
 		f, err := os.OpenFile(o.trace, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
-			return err
+			return codef(exitIO, "trace file: %w", err)
 		}
 		defer f.Close()
 		trace = f
@@ -297,7 +297,7 @@ func listen(bind string, port uint16, explicit bool) (net.Listener, uint16, erro
 			return ln, uint16(ln.Addr().(*net.TCPAddr).Port), nil
 		}
 	}
-	return nil, 0, fmt.Errorf("listen for peers: %w", err)
+	return nil, 0, fmt.Errorf("listen for peers: %w (choose another port with -p, or -p 0 for any)", err)
 }
 
 // resolvePeers turns --peer host:port values into addresses.
