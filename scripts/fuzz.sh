@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz.sh - run every fuzz target of every package for FUZZTIME each.
 #
-#   FUZZTIME      how long each target runs (default 30s; `make fuzz-ci`: 5s)
+#   FUZZTIME      how long each target runs: a duration, or a count of
+#                 inputs such as 100000x (default 30s; `make fuzz-ci`: 100000x)
 #   FUZZPARALLEL  fuzzing workers per target (default 1: the machine is shared)
 #
 # Targets are found with `go test -list '^Fuzz'`; go test -fuzz takes one
