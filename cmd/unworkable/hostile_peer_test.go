@@ -27,9 +27,10 @@ import (
 // peerCtx is what a hostile behaviour knows: the torrent and the
 // connection, whose handshake from our binary has been read already.
 type peerCtx struct {
-	c    net.Conn
-	m    *meta
-	hash [20]byte
+	c       net.Conn
+	m       *meta
+	hash    [20]byte
+	drained chan struct{} // closed when drain's reader ends; nil without drain
 }
 
 // write sends frames, reporting whether the connection still works.
@@ -47,8 +48,18 @@ func (pc *peerCtx) hello(first ...[]byte) bool {
 	return pc.write(append([][]byte{handshakeBytes(pc.hash, randomID("-XX0001-"))}, first...)...)
 }
 
-// drain reads and discards what our binary sends, in the background.
-func (pc *peerCtx) drain() { go readFrames(pc.c) }
+// drain reads and discards what our binary sends, in the background, until
+// our binary closes the connection. The behaviour's connection stays open
+// until then: closing a socket with unread data sends a reset, and a reset
+// discards what our binary has not read yet, so the misbehaviour would go
+// unseen.
+func (pc *peerCtx) drain() {
+	pc.drained = make(chan struct{})
+	go func() {
+		defer close(pc.drained)
+		readFrames(pc.c)
+	}()
+}
 
 // serveRequests answers each Request from our binary with a Piece made by
 // block (nil: ignore requests), until the connection fails.
@@ -120,7 +131,11 @@ func (h *harness) hostilePeer(m *meta, act func(pc *peerCtx)) (addr string, cont
 				if _, err := io.ReadFull(c, hs); err != nil {
 					return
 				}
-				act(&peerCtx{c: c, m: m, hash: m.hash})
+				pc := &peerCtx{c: c, m: m, hash: m.hash}
+				act(pc)
+				if pc.drained != nil {
+					<-pc.drained // ends when our binary drops us, or at cleanup
+				}
 			}()
 		}
 	}()
@@ -181,7 +196,8 @@ var hostileBehaviours = []struct {
 	{"request flood", "requests", func(pc *peerCtx) { // rejected, or queued beyond the limit
 		pc.hello(msg(0x0f), msg(2))
 		pc.drain()
-		for i := 0; i < 5000; i++ {
+		// Until dropped: a rechoke in the middle restarts the count.
+		for i := 0; i < 100000; i++ {
 			if !pc.write(msg(6, u32(uint32(i%(pc.m.pieces-1))), u32(0), u32(16384))) {
 				return
 			}
