@@ -1,6 +1,9 @@
 package storage
 
-import "testing"
+import (
+	"crypto/sha1"
+	"testing"
+)
 
 // benchStore opens a 64 MiB store with default options for benchmarks.
 func benchStore(b *testing.B) *Store {
@@ -44,3 +47,27 @@ func benchBlocks(b *testing.B, write bool) {
 func BenchmarkWriteAt(b *testing.B) { benchBlocks(b, true) }
 
 func BenchmarkReadAt(b *testing.B) { benchBlocks(b, false) }
+
+// BenchmarkViewSHA1 hashes 1 MiB pieces straight from the mapping, as the
+// session's hashers do (one core; the session runs one hasher per core).
+func BenchmarkViewSHA1(b *testing.B) {
+	s := benchStore(b)
+	const pieceLen = 1 << 20
+	block := pattern(pieceLen, 2)
+	for off := int64(0); off < s.Len(); off += pieceLen {
+		if err := s.WriteAt(block, off); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := sha1.New()
+	b.SetBytes(pieceLen)
+	b.ReportAllocs()
+	var off int64
+	for b.Loop() {
+		h.Reset()
+		if err := s.View(off, pieceLen, func(p []byte) { h.Write(p) }); err != nil {
+			b.Fatal(err)
+		}
+		off = (off + pieceLen) % s.Len()
+	}
+}

@@ -33,21 +33,21 @@ func newLayout(files []File) layout {
 // lie inside the data; the caller checks it. Replaces torrent_piece_map's
 // offset arithmetic.
 func extents(files []File, off, n int64) []extent {
-	return newLayout(files).extents(off, n)
+	return newLayout(files).appendExtents(nil, off, n)
 }
 
-// extents is the layout's version of the package function: a binary
-// search finds the first file, so large file lists stay cheap per block.
-func (l layout) extents(off, n int64) []extent {
+// appendExtents is the layout's version of extents, appending to out (a
+// caller's small array keeps the per-block path free of allocations): a
+// binary search finds the first file, so large file lists stay cheap.
+func (l layout) appendExtents(out []extent, off, n int64) []extent {
 	if n <= 0 {
-		return nil
+		return out
 	}
 	// The first file whose end lies beyond off holds off's byte; ends are
 	// non-decreasing, and zero-length files (start == end) never match.
 	i := sort.Search(len(l.files), func(i int) bool {
 		return l.starts[i]+l.files[i].Length > off
 	})
-	var out []extent
 	for ; i < len(l.files) && n > 0; i++ {
 		f := l.files[i]
 		if f.Length == 0 {

@@ -57,7 +57,8 @@ func (s *Store) walk(off, n int64, fn func(data []byte, at int64) error) error {
 		return err
 	}
 	var at int64
-	for _, e := range s.layout.extents(off, n) {
+	var buf [4]extent
+	for _, e := range s.layout.appendExtents(buf[:0], off, n) {
 		if err := s.walkExtent(e, at, fn); err != nil {
 			return err
 		}
@@ -135,7 +136,7 @@ func (s *Store) Sync(off, n int64) error {
 	if err := s.checkRange(off, n); err != nil {
 		return err
 	}
-	for _, e := range s.layout.extents(off, n) {
+	for _, e := range s.layout.appendExtents(nil, off, n) {
 		if err := s.syncExtent(e); err != nil {
 			return err
 		}

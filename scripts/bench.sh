@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# bench.sh - the benchmarks behind docs/PERFORMANCE.md.
+#
+# 1. The Go benchmarks of every package (wire encode/decode, piece picking,
+#    hashing, storage through the mapping), with allocations.
+# 2. The loopback comparison against other clients, through the team's
+#    harness (shared/bench/swarm.sh, not part of this repository): our
+#    client as a leecher beside aria2c (and ctorrent when installed) with a
+#    qbittorrent-nox seeder, then as a seeder for aria2c (and qbittorrent).
+#    Without the harness this step says so and is left out: nothing in the
+#    repository depends on it.
+#
+#   scripts/bench.sh                 (or: make bench)
+#   SWARM=/path/to/swarm.sh ...      the harness (default ../shared/bench/swarm.sh)
+#   BENCH_MIB=2048 BENCH_REPS=3 ...  payload size and repetitions (1024, 3)
+#   BENCH_GO=0 / BENCH_SWARM=0 ...   leave out one of the two steps
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+GO=${GO:-go}
+SWARM=${SWARM:-../shared/bench/swarm.sh}
+MIB=${BENCH_MIB:-1024}
+REPS=${BENCH_REPS:-3}
+
+if [[ ${BENCH_GO:-1} == 1 ]]; then
+  echo "== Go benchmarks"
+  "$GO" test -run '^$' -bench . -benchmem ./...
+fi
+[[ ${BENCH_SWARM:-1} == 1 ]] || exit 0
+
+echo "== loopback comparison"
+if [[ ! -x $SWARM ]]; then
+  echo "bench: loopback comparison left out: no harness at $SWARM (set SWARM=.../shared/bench/swarm.sh)" >&2
+  exit 0
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/unworkable-bench.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+"$GO" build -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" \
+  -o "$T/bin/unworkable" ./cmd/unworkable
+cat "$(dirname "$SWARM")/clients.conf" bench/clients.conf > "$T/clients.conf"
+export PATH="$T/bin:$PATH"
+
+have() { command -v "$1" > /dev/null; }
+leechers=(unworkable aria2)
+have ctorrent && leechers+=(ctorrent)
+seeder=qbittorrent
+have qbittorrent-nox || seeder=aria2
+for c in aria2c mktorrent opentracker; do
+  have "$c" || { echo "bench: the harness needs $c (apt-get install aria2 mktorrent opentracker)" >&2; exit 1; }
+done
+
+echo "-- download: ${MIB} MiB from a $seeder seeder, $REPS runs"
+"$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -S "$seeder" "${leechers[@]}"
+seeded=(aria2)
+have qbittorrent-nox && seeded+=(qbittorrent)
+echo "-- seeding: ${MIB} MiB from our seeder, $REPS runs"
+"$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -S unworkable "${seeded[@]}"
