@@ -34,7 +34,7 @@ if [[ ! -x $SWARM ]]; then
 fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/unworkable-bench.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-"$GO" build -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" \
+CGO_ENABLED=0 "$GO" build -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" \
   -o "$T/bin/unworkable" ./cmd/unworkable
 cat "$(dirname "$SWARM")/clients.conf" bench/clients.conf > "$T/clients.conf"
 export PATH="$T/bin:$PATH"

@@ -159,7 +159,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printUsage(stderr, fs)
 		return exitUsage
 	}
-	if err := download(o, stdout, stderr); err != nil {
+	stopProfile := startProfile(stderr)
+	err = download(o, stdout, stderr)
+	stopProfile()
+	if err != nil {
 		fmt.Fprintf(stderr, "unworkable: %v\n", err)
 		return exitCode(err)
 	}
