@@ -5,8 +5,8 @@
 #    hashing, storage through the mapping), with allocations.
 # 2. The loopback comparison against other clients, through the team's
 #    harness (shared/bench/swarm.sh, not part of this repository): our
-#    client as a leecher beside aria2c (and ctorrent when installed) with a
-#    qbittorrent-nox seeder, then as a seeder for aria2c (and qbittorrent).
+#    client as a leecher beside aria2c (and ctorrent and qbittorrent-nox when
+#    installed) with a qbittorrent-nox seeder, then as a seeder for aria2c (and qbittorrent).
 #    Without the harness this step says so and is left out: nothing in the
 #    repository depends on it.
 #
@@ -43,7 +43,7 @@ have() { command -v "$1" > /dev/null; }
 leechers=(unworkable aria2)
 have ctorrent && leechers+=(ctorrent)
 seeder=qbittorrent
-have qbittorrent-nox || seeder=aria2
+if have qbittorrent-nox; then leechers+=(qbittorrent); else seeder=aria2; fi
 for c in aria2c mktorrent opentracker; do
   have "$c" || { echo "bench: the harness needs $c (apt-get install aria2 mktorrent opentracker)" >&2; exit 1; }
 done
