@@ -10,7 +10,7 @@ import (
 
 // writeBufSize is the size of the Conn's bufio.Writer: a few 16 KiB
 // blocks, so a burst of Piece messages goes out in large writes.
-const writeBufSize = 64 << 10
+const writeBufSize = 32 << 10
 
 // Conn is a handshaken peer connection: a Reader on the receiving side and
 // a buffered writer on the sending side. ReadMsg is called by exactly one

@@ -18,7 +18,7 @@ const maxRejected = 2 * maxUpRequests
 // maxQueuedPieces is how many Piece messages one peer may have waiting in
 // its send queue (1 MiB); the rest of its requests wait as small Block
 // values.
-const maxQueuedPieces = 64
+const maxQueuedPieces = 16
 
 // onRequest queues a block the peer asks for. Requests we cannot serve are
 // rejected when the peer speaks BEP 6 and ignored otherwise; requests that

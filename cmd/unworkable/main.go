@@ -27,6 +27,7 @@ import (
 var version = "dev"
 
 func main() {
+	tuneGC()
 	if len(os.Args) > 1 {
 		if cmd, ok := subcommands[os.Args[1]]; ok {
 			os.Exit(cmd(os.Args[2:], os.Stdout, os.Stderr))
