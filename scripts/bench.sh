@@ -6,7 +6,9 @@
 # 2. The loopback comparison against other clients, through the team's
 #    harness (shared/bench/swarm.sh, not part of this repository): our
 #    client as a leecher beside aria2c (and ctorrent and qbittorrent-nox when
-#    installed) with a qbittorrent-nox seeder, then as a seeder for aria2c (and qbittorrent).
+#    installed) with a qbittorrent-nox seeder; then as a seeder for aria2c
+#    (and qbittorrent-nox), and aria2c (and ctorrent) seeding to aria2c for
+#    the seeders' CPU per GiB.
 #    Without the harness this step says so and is left out: nothing in the
 #    repository depends on it.
 #
@@ -54,3 +56,10 @@ seeded=(aria2)
 have qbittorrent-nox && seeded+=(qbittorrent)
 echo "-- seeding: ${MIB} MiB from our seeder, $REPS runs"
 "$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -S unworkable "${seeded[@]}"
+# Other seeders serving aria2c, for their CPU per GiB served (seed cpu).
+others=(aria2)
+have ctorrent && others+=(ctorrent)
+for s in "${others[@]}"; do
+  echo "-- seeding: ${MIB} MiB from a $s seeder to aria2c, $REPS runs"
+  "$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -S "$s" aria2
+done
