@@ -1,44 +1,53 @@
 package peer
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"sync/atomic"
 	"time"
 )
 
-// writeBufSize is the size of the Conn's bufio.Writer: a few 16 KiB
-// blocks, so a burst of Piece messages goes out in large writes.
-const writeBufSize = 32 << 10
+// MaxQueued is how many bytes WriteMsg lets wait before it writes them out
+// itself: eight 16 KiB blocks, so a burst of Piece messages goes out in a
+// few large writes.
+const MaxQueued = 128 << 10
 
 // Conn is a handshaken peer connection: a Reader on the receiving side and
-// a buffered writer on the sending side. ReadMsg is called by exactly one
-// goroutine (the peer's reader) and WriteMsg and Flush by exactly one other
-// (the peer's writer); Close, RemoteAddr and the timeout setters may be
-// called from any goroutine. After any error the Conn should be closed.
+// a gathering writer on the sending side. ReadMsg is called by exactly one
+// goroutine (the peer's reader) and WriteMsg, Queued and Flush by exactly
+// one other (the peer's writer); Close, RemoteAddr and the timeout setters
+// may be called from any goroutine. After any error the Conn should be
+// closed.
 type Conn struct {
 	nc net.Conn
 	r  *Reader
-	w  *bufio.Writer
 
 	readTimeout  atomic.Int64 // time.Duration; 0 = none
 	writeTimeout atomic.Int64 // time.Duration; 0 = none
 
-	readDeadline  bool   // a read deadline is set; owned by the reader
-	writeDeadline bool   // a write deadline is set; owned by the writer
-	head          []byte // encoding scratch; owned by the writer
+	readDeadline  bool // a read deadline is set; owned by the reader
+	writeDeadline bool // a write deadline is set; owned by the writer
+
+	// The writing side, owned by the writer: encoded messages waiting in
+	// small, cut by the blocks of Piece messages, which are not copied but
+	// sent from where they lie with one writev (net.Buffers).
+	small  []byte
+	cutAt  int // small[:cutAt] is in segs already
+	segs   []segment
+	queued int
+	vec    net.Buffers
+}
+
+// segment is a stretch of queued output: small[lo:hi], or a Piece's block.
+type segment struct {
+	lo, hi int
+	block  []byte
 }
 
 // NewConn wraps the handshaken connection c, refusing incoming frames
 // longer than maxLen (see MaxMsgLen; 0 means MaxMsgLen(0)).
 func NewConn(c net.Conn, maxLen uint32) *Conn {
-	return &Conn{
-		nc:   c,
-		r:    NewReader(c, maxLen),
-		w:    bufio.NewWriterSize(c, writeBufSize),
-		head: make([]byte, 0, 64),
-	}
+	return &Conn{nc: c, r: NewReader(c, maxLen)}
 }
 
 // SetAlloc sets the Piece block allocator of the reading side (see
@@ -64,34 +73,68 @@ func (c *Conn) ReadMsg(m *Msg) error {
 	return c.r.ReadMsg(m)
 }
 
-// WriteMsg queues the encoding of m in the write buffer, writing the
-// buffer out (under the write timeout) when it fills. Call Flush to send
-// what is queued. m, including its Block, may be reused once WriteMsg
-// returns.
+// WriteMsg queues the encoding of m, writing everything queued out (under
+// the write timeout) once MaxQueued bytes wait. Call Flush to send what is
+// queued. m may be reused once WriteMsg returns, but a Piece's Block is
+// sent from where it lies: it must stay unchanged until the next Flush
+// returns. That saves copying every uploaded block once more.
 func (c *Conn) WriteMsg(m *Msg) error {
+	lo := len(c.small)
+	var tail []byte
+	c.small, tail = appendHead(c.small, m)
+	c.queued += len(c.small) - lo + len(tail)
+	switch {
+	case m.ID == Piece && !m.KeepAlive && len(tail) > 0:
+		c.cut()
+		c.segs = append(c.segs, segment{block: tail})
+	default:
+		c.small = append(c.small, tail...) // a bitfield or extension payload
+	}
+	if c.queued < MaxQueued {
+		return nil
+	}
+	return c.Flush()
+}
+
+// Queued returns how many bytes WriteMsg has queued since the last write,
+// so a caller can flush in batches.
+func (c *Conn) Queued() int { return c.queued }
+
+// Flush writes out every queued message in one gathering write, under the
+// write timeout.
+func (c *Conn) Flush() error {
+	if c.queued == 0 {
+		return nil
+	}
 	if err := c.setWriteDeadline(); err != nil {
 		return err
 	}
-	head, tail := appendHead(c.head[:0], m)
-	c.head = head
-	if _, err := c.w.Write(head); err != nil {
-		return fmt.Errorf("peer: write %v: %w", m.ID, err)
+	c.cut()
+	c.vec = c.vec[:0]
+	for _, sg := range c.segs {
+		if sg.block != nil {
+			c.vec = append(c.vec, sg.block)
+		} else {
+			c.vec = append(c.vec, c.small[sg.lo:sg.hi])
+		}
 	}
-	if _, err := c.w.Write(tail); err != nil {
-		return fmt.Errorf("peer: write %v: %w", m.ID, err)
+	v := c.vec // WriteTo consumes its receiver; keep c.vec's array
+	_, err := v.WriteTo(c.nc)
+	clear(c.vec) // drop the references to blocks the caller will reuse
+	clear(c.segs)
+	c.small, c.cutAt, c.segs, c.queued = c.small[:0], 0, c.segs[:0], 0
+	if err != nil {
+		return fmt.Errorf("peer: flush: %w", err)
 	}
 	return nil
 }
 
-// Flush writes out every queued message, under the write timeout.
-func (c *Conn) Flush() error {
-	if err := c.setWriteDeadline(); err != nil {
-		return err
+// cut closes the stretch of small bytes queued since the last cut.
+func (c *Conn) cut() {
+	if len(c.small) > c.cutAt {
+		c.segs = append(c.segs, segment{lo: c.cutAt, hi: len(c.small)})
+		c.cutAt = len(c.small)
 	}
-	if err := c.w.Flush(); err != nil {
-		return fmt.Errorf("peer: flush: %w", err)
-	}
-	return nil
 }
 
 // Close closes the network connection, which also ends a ReadMsg or

@@ -118,3 +118,50 @@ func TestConnAccessors(t *testing.T) {
 		t.Error("Close left the connection open")
 	}
 }
+
+// TestConnGather interleaves Piece blocks, which Conn sends from where they
+// lie, with small messages past MaxQueued: everything arrives in order, and
+// WriteMsg writes out by itself once MaxQueued bytes wait.
+func TestConnGather(t *testing.T) {
+	a, b := conns(t)
+	var want []Msg
+	for i := range 20 {
+		block := make([]byte, 16<<10)
+		for j := range block {
+			block[j] = byte(i + j)
+		}
+		want = append(want, Msg{ID: Piece, Index: uint32(i), Block: block}, Msg{ID: Have, Index: uint32(i)})
+	}
+	done := make(chan error, 1)
+	go func() {
+		autoFlushed := false
+		for i := range want {
+			if err := a.WriteMsg(&want[i]); err != nil {
+				done <- err
+				return
+			}
+			if a.Queued() > MaxQueued {
+				done <- errors.New("more than MaxQueued bytes queued")
+				return
+			}
+			autoFlushed = autoFlushed || a.Queued() == 0
+		}
+		if !autoFlushed {
+			done <- errors.New("WriteMsg never wrote out by itself")
+			return
+		}
+		done <- a.Flush()
+	}()
+	for i, w := range want {
+		var m Msg
+		if err := b.ReadMsg(&m); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !reflect.DeepEqual(m, w) {
+			t.Fatalf("message %d: got %v, want %v", i, &m, &w)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

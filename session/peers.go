@@ -168,44 +168,75 @@ func (s *Session) readLoop(p *peerConn) {
 	}
 }
 
-// writeLoop is p's writer goroutine: it drains p.out, flushing whenever the
-// queue runs empty, and tells the loop when a Piece has been written so that
-// more blocks can be queued. It ends when out is closed or a write fails.
+// writeLoop is p's writer goroutine: it drains p.out into the connection,
+// writing whenever the queue runs empty or writeBatch bytes wait, and tells
+// the loop when a Piece has been written so that more blocks can be queued.
+// It ends when out is closed or a write fails.
 func (s *Session) writeLoop(p *peerConn) {
 	defer close(p.wdone)
 	p.conn.SetWriteTimeout(peerSilence / 2)
-	var err error
+	w := &blockWriter{s: s, p: p}
 	for m := range p.out {
-		if m.ID == peer.Piece && !m.KeepAlive && s.upLimit != nil {
-			// Flush what is buffered before a possible wait.
-			if err = p.conn.Flush(); err != nil {
+		piece := m.ID == peer.Piece && !m.KeepAlive
+		if piece && s.upLimit != nil {
+			// Write what is queued before a possible wait.
+			if !w.flush() {
 				break
 			}
 			if !s.upLimit.take(len(m.Block), s.done) {
 				return
 			}
 		}
-		if err = p.conn.WriteMsg(m); err != nil {
+		if w.err = p.conn.WriteMsg(m); w.err != nil {
 			break
 		}
-		if len(p.out) == 0 {
-			if err = p.conn.Flush(); err != nil {
+		if piece {
+			w.blocks = append(w.blocks, m.Block)
+		}
+		if q := p.conn.Queued(); len(p.out) == 0 || q == 0 || q >= writeBatch {
+			if !w.flush() {
 				break
 			}
 		}
-		if m.ID == peer.Piece && !m.KeepAlive {
-			n := len(m.Block)
-			freeBlock(m.Block) // WriteMsg has copied it out
-			select {
-			case s.events <- event{p: p, sent: n}:
-			case <-s.done:
-				return
-			}
-		}
 	}
-	if err != nil {
+	if w.err != nil {
 		p.conn.Close() // the reader then reports the end
 	}
+}
+
+// writeBatch is how many bytes the writer lets queue in the connection
+// before it writes them (when its queue does not run empty first).
+const writeBatch = peer.MaxQueued / 2
+
+// blockWriter is the writer goroutine's state: the blocks of the Piece
+// messages queued in the connection, which it may free and report as sent
+// only once written (Conn sends them from where they lie).
+type blockWriter struct {
+	s      *Session
+	p      *peerConn
+	blocks [][]byte
+	err    error
+}
+
+// flush writes what is queued, then frees and reports the blocks written.
+// It returns false when the writer must stop: a write failed (w.err) or
+// the session ended.
+func (w *blockWriter) flush() bool {
+	if w.err = w.p.conn.Flush(); w.err != nil {
+		return false
+	}
+	for i, b := range w.blocks {
+		n := len(b)
+		freeBlock(b)
+		w.blocks[i] = nil
+		select {
+		case w.s.events <- event{p: w.p, sent: n}:
+		case <-w.s.done:
+			return false
+		}
+	}
+	w.blocks = w.blocks[:0]
+	return true
 }
 
 // send queues m for p without blocking; a peer whose queue is full is too
