@@ -16,7 +16,7 @@ import (
 const maxRejected = 2 * maxUpRequests
 
 // maxQueuedPieces is how many Piece messages one peer may have waiting in
-// its send queue (1 MiB); the rest of its requests wait as small Block
+// its send queue (256 KiB); the rest of its requests wait as small Block
 // values.
 const maxQueuedPieces = 16
 
