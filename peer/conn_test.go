@@ -35,18 +35,7 @@ func TestConnExchange(t *testing.T) {
 		}
 		done <- a.Flush()
 	}()
-	for i, w := range want {
-		var m Msg
-		if err := b.ReadMsg(&m); err != nil {
-			t.Fatalf("message %d: %v", i, err)
-		}
-		if !reflect.DeepEqual(m, w) {
-			t.Fatalf("message %d: got %v, want %v", i, &m, &w)
-		}
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	expectMsgs(t, b, want, done)
 }
 
 func TestConnBuffersUntilFlush(t *testing.T) {
@@ -152,6 +141,12 @@ func TestConnGather(t *testing.T) {
 		}
 		done <- a.Flush()
 	}()
+	expectMsgs(t, b, want, done)
+}
+
+// expectMsgs reads want from b, in order, then the writer's result from done.
+func expectMsgs(t *testing.T, b *Conn, want []Msg, done <-chan error) {
+	t.Helper()
 	for i, w := range want {
 		var m Msg
 		if err := b.ReadMsg(&m); err != nil {
