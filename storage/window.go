@@ -19,6 +19,7 @@ type winKey struct {
 type window struct {
 	key  winKey
 	raw  []byte // as unix.Mmap returned it, for Msync and Munmap
+	fd   int    // the file, for the writeback when it is unmapped
 	refs int    // goroutines copying through it; never unmapped while > 0
 	elem *list.Element
 }
@@ -45,24 +46,33 @@ func newWindows(size int64, max int) *windows {
 // last window of a file is shorter: nothing past EOF is mapped.
 func (w *windows) acquire(key winKey, fd int, fileLen int64) (*window, error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	win, evicted, err := w.acquireLocked(key, fd, fileLen)
+	w.mu.Unlock()
+	writeBack(evicted)
+	return win, err
+}
+
+// acquireLocked is acquire under w.mu; it also returns the stretches of
+// the windows it unmapped to make room, to be written back.
+func (w *windows) acquireLocked(key winKey, fd int, fileLen int64) (*window, []stretch, error) {
 	if win, ok := w.table[key]; ok {
 		win.refs++
 		w.lru.MoveToFront(win.elem)
-		return win, nil
+		return win, nil, nil
 	}
 	start := key.idx * w.size
 	raw, err := unix.Mmap(fd, start, int(min(w.size, fileLen-start)), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return nil, fmt.Errorf("map %d bytes at %d: %w", min(w.size, fileLen-start), start, err)
+		return nil, nil, fmt.Errorf("map %d bytes at %d: %w", min(w.size, fileLen-start), start, err)
 	}
 	// Blocks and pieces are mostly walked front to back. Advice only: a
 	// failure changes nothing but speed. One advice per call.
 	unix.Madvise(raw, unix.MADV_SEQUENTIAL)
-	win := &window{key: key, raw: raw, refs: 1}
+	win := &window{key: key, raw: raw, fd: fd, refs: 1}
 	win.elem = w.lru.PushFront(win)
 	w.table[key] = win
-	return win, w.evictLocked()
+	evicted, err := w.evictLocked()
+	return win, evicted, err
 }
 
 // peek returns the window key with a reference if it is mapped, else nil;
@@ -81,26 +91,50 @@ func (w *windows) peek(key winKey) *window {
 // windows beyond the limit.
 func (w *windows) release(win *window) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	win.refs--
-	return w.evictLocked()
+	evicted, err := w.evictLocked()
+	w.mu.Unlock()
+	writeBack(evicted)
+	return err
 }
 
 // evictLocked unmaps the least recently used idle windows until at most
-// max remain. Windows in use are skipped, so the table may briefly exceed
-// max when more goroutines than max copy at once. Unmapping a dirty window
-// loses nothing: its pages stay in the page cache.
-func (w *windows) evictLocked() error {
+// max remain, and returns their stretches. Windows in use are skipped, so
+// the table may briefly exceed max when more goroutines than max copy at
+// once. Unmapping a dirty window loses nothing: its pages stay in the page
+// cache.
+func (w *windows) evictLocked() ([]stretch, error) {
 	var errs []error
+	var evicted []stretch
 	for e := w.lru.Back(); e != nil && len(w.table) > w.max; {
 		win := e.Value.(*window)
 		e = e.Prev()
 		if win.refs > 0 {
 			continue
 		}
+		evicted = append(evicted, stretch{fd: win.fd, off: win.key.idx * w.size, n: int64(len(win.raw))})
 		errs = append(errs, w.dropLocked(win))
 	}
-	return errors.Join(errs...)
+	return evicted, errors.Join(errs...)
+}
+
+// stretch is a range of one file.
+type stretch struct {
+	fd     int
+	off, n int64
+}
+
+// writeBack starts writing the stretches of unmapped windows to disk and
+// returns without waiting (sync_file_range, SYNC_FILE_RANGE_WRITE), so
+// that the sync before a resume file is written (at the end of a download)
+// finds little left: on a 1 GiB download it took 0.34 s of wall time, and
+// 5 ms with this. Done once a window is unmapped because writeback of
+// pages still mapped write-protects them, which cost 2 s of system time
+// per GiB here. Advice only: a failure shows in the later sync.
+func writeBack(evicted []stretch) {
+	for _, st := range evicted {
+		unix.SyncFileRange(st.fd, st.off, st.n, unix.SYNC_FILE_RANGE_WRITE)
+	}
 }
 
 // dropLocked removes win from the table and unmaps it.
