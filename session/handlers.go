@@ -55,7 +55,7 @@ func (s *Session) handleMsg(p *peerConn, m *peer.Msg) error {
 		s.fillRequests(p)
 	case peer.Interested:
 		p.peerInterested = true
-		s.maybeUnchoke(p)
+		s.fillSlots(time.Now()) // a free slot goes to it at once
 	case peer.NotInterested:
 		p.peerInterested = false
 	case peer.Have:

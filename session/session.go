@@ -252,6 +252,7 @@ func (s *Session) tick(now time.Time) {
 	if now.Sub(s.lastChoke) >= rechokeEvery {
 		s.rechoke(now)
 	}
+	s.fillSlots(now)
 	if n := s.acceptRefused.Swap(0); n > 0 {
 		s.tr.printf("refuse incoming: %d connection(s) over %d pending handshakes", n, maxPendingAccepts)
 	}

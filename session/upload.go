@@ -102,23 +102,6 @@ func (s *Session) unchoke(p *peerConn, now time.Time) {
 	s.send(p, &peer.Msg{ID: peer.Unchoke})
 }
 
-// maybeUnchoke unchokes a newly interested peer at once when an upload slot
-// is free, rather than making it wait for the next rechoke.
-func (s *Session) maybeUnchoke(p *peerConn) {
-	if !p.amChoking {
-		return
-	}
-	n := 0
-	for q := range s.peers {
-		if !q.dead && !q.amChoking && q.peerInterested {
-			n++
-		}
-	}
-	if n < uploadSlots+1 {
-		s.unchoke(p, time.Now())
-	}
-}
-
 // rechoke runs every rechokeEvery (BEP 3 choking): the uploadSlots
 // interested peers with the best rate are unchoked (the rate they send us
 // while we download, the rate we send them while we seed), plus one
@@ -128,29 +111,13 @@ func (s *Session) rechoke(now time.Time) {
 	for p := range s.peers {
 		p.chokes, p.rejected = 0, 0 // the storm and flood counters start over
 	}
-	seeding := s.table.Complete()
 	var cands []*peerConn
 	for p := range s.peers {
 		if !p.dead && p.peerInterested {
 			cands = append(cands, p)
 		}
 	}
-	rate := func(p *peerConn) float64 {
-		if seeding {
-			return p.up.rate
-		}
-		return p.down.rate
-	}
-	slices.SortFunc(cands, func(a, b *peerConn) int {
-		ra, rb := rate(a), rate(b)
-		switch {
-		case ra > rb:
-			return -1
-		case ra < rb:
-			return 1
-		}
-		return 0
-	})
+	s.sortByRate(cands)
 	keep := map[*peerConn]bool{}
 	for i := 0; i < len(cands) && i < uploadSlots; i++ {
 		keep[cands[i]] = true
@@ -168,6 +135,56 @@ func (s *Session) rechoke(now time.Time) {
 		} else {
 			s.choke(p)
 		}
+	}
+}
+
+// sortByRate orders peers best first for an unchoke: by the rate they send
+// us while we download, by the rate we send them while we seed.
+func (s *Session) sortByRate(ps []*peerConn) {
+	seeding := s.table.Complete()
+	rate := func(p *peerConn) float64 {
+		if seeding {
+			return p.up.rate
+		}
+		return p.down.rate
+	}
+	slices.SortFunc(ps, func(a, b *peerConn) int {
+		ra, rb := rate(a), rate(b)
+		switch {
+		case ra > rb:
+			return -1
+		case ra < rb:
+			return 1
+		}
+		return 0
+	})
+}
+
+// fillSlots runs every tick: when fewer than uploadSlots+1 interested
+// peers are unchoked, because one left or lost interest since the last
+// rechoke, it unchokes the best of the choked interested peers at once.
+// Without it a swarm whose finished leechers leave waited up to
+// rechokeEvery for the seeder: 8 leechers of ours finished in two waves,
+// 4 at about 4 s and 4 at about 10 s.
+func (s *Session) fillSlots(now time.Time) {
+	used := 0
+	var cands []*peerConn
+	for p := range s.peers {
+		switch {
+		case p.dead || !p.peerInterested:
+		case !p.amChoking:
+			used++
+		default:
+			cands = append(cands, p)
+		}
+	}
+	free := uploadSlots + 1 - used
+	if free <= 0 || len(cands) == 0 {
+		return
+	}
+	s.sortByRate(cands)
+	for _, p := range cands[:min(free, len(cands))] {
+		s.unchoke(p, now)
 	}
 }
 
