@@ -7,123 +7,122 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sort"
 	"sync"
+	"sync/atomic"
 )
 
-// maxBufferBytes bounds the memory held in piece buffers while building.
-const maxBufferBytes = 512 << 20
-
-// hashJob is one piece's data on its way from the reader to a hasher.
-type hashJob struct {
-	index int
-	buf   []byte
-}
-
 // hashPieces returns the concatenated SHA-1 hashes of the pieces of files'
-// concatenated data. One goroutine reads the files in order with plain reads
-// (sequential I/O); runtime.NumCPU() hashers hash the pieces it hands over.
+// concatenated data. runtime.NumCPU() hashers each take the next piece,
+// read it with pread from the file or files it spans, and hash it, so the
+// reading copies run on every core too and no buffer changes hands.
 func hashPieces(files []srcFile, total, pl int64, progress func(done, total int64)) ([]byte, error) {
-	pieces := make([]byte, ((total-1)/pl+1)*HashSize)
-	workers := runtime.NumCPU()
-	nbuf := min(int64(workers+2), max(2, maxBufferBytes/pl))
-	free := make(chan []byte, nbuf)
-	for range nbuf {
-		free <- nil // allocated on first use
-	}
-	jobs := make(chan hashJob)
+	n := (total-1)/pl + 1
+	pieces := make([]byte, n*HashSize)
 	rep := &reporter{fn: progress, total: total}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				h := sha1.Sum(j.buf)
-				copy(pieces[j.index*HashSize:], h[:])
-				rep.add(int64(len(j.buf)))
-				free <- j.buf[:cap(j.buf)]
-			}
-		}()
+	starts := make([]int64, len(files))
+	var at int64
+	for i, f := range files {
+		starts[i] = at
+		at += f.size
 	}
-	r := &pieceReader{bufLen: min(pl, total), free: free, jobs: jobs}
-	err := r.readAll(files)
-	close(jobs)
+	var next atomic.Int64
+	var failed atomic.Bool
+	workers := runtime.NumCPU()
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			r := &pieceReader{files: files, starts: starts}
+			defer r.close()
+			buf := make([]byte, min(pl, total))
+			for i := next.Add(1) - 1; i < n && !failed.Load(); i = next.Add(1) - 1 {
+				p := buf[:min(pl, total-i*pl)]
+				if err := r.readAt(p, i*pl); err != nil {
+					errs[w] = err
+					failed.Store(true)
+					return
+				}
+				h := sha1.Sum(p)
+				copy(pieces[i*HashSize:], h[:])
+				rep.add(int64(len(p)))
+			}
+		})
+	}
 	wg.Wait()
-	if err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return pieces, nil
+	return pieces, checkSizes(files)
 }
 
-// pieceReader cuts the concatenated data of the files into pieces.
-// Owned by the goroutine calling hashPieces.
+// pieceReader reads stretches of the files' concatenated data, keeping the
+// file it read last open. Each hasher has its own.
 type pieceReader struct {
-	bufLen int64
-	free   chan []byte
-	jobs   chan<- hashJob
-	buf    []byte // the piece being filled, nil between pieces
-	fill   int64
-	index  int
+	files  []srcFile
+	starts []int64 // offset of each file in the concatenated data
+	cur    int     // index of the open file, when fh is not nil
+	fh     *os.File
 }
 
-// readAll reads every file in order and sends the last, short piece.
-func (r *pieceReader) readAll(files []srcFile) error {
-	for _, f := range files {
-		if err := r.readFile(f); err != nil {
+// readAt fills p with the data at off, across file boundaries; a file that
+// ends early is an error naming it.
+func (r *pieceReader) readAt(p []byte, off int64) error {
+	// The last file starting at or before off holds its byte (zero-length
+	// files share their start with the next one and are skipped).
+	i := sort.Search(len(r.files), func(i int) bool { return r.starts[i] > off }) - 1
+	for len(p) > 0 {
+		for r.files[i].size == 0 || off >= r.starts[i]+r.files[i].size {
+			i++
+		}
+		f, err := r.open(i)
+		if err != nil {
 			return err
 		}
-	}
-	if r.buf != nil && r.fill > 0 {
-		r.send()
-	}
-	return nil
-}
-
-// readFile appends f's data to the pieces, refusing a file whose size
-// changed since it was listed.
-func (r *pieceReader) readFile(f srcFile) error {
-	fh, err := os.Open(f.path)
-	if err != nil {
-		return fmt.Errorf("metainfo: build: %w", err)
-	}
-	defer fh.Close()
-	for left := f.size; left > 0; {
-		if r.buf == nil {
-			r.next()
-		}
-		n := min(left, r.bufLen-r.fill)
-		if _, err := io.ReadFull(fh, r.buf[r.fill:r.fill+n]); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("metainfo: build: %s: file shrank while hashing", f.path)
+		k := min(int64(len(p)), r.starts[i]+r.files[i].size-off)
+		if _, err := f.ReadAt(p[:k], off-r.starts[i]); err != nil {
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("metainfo: build: %s: file shrank while hashing", r.files[i].path)
 			}
 			return fmt.Errorf("metainfo: build: %w", err)
 		}
-		r.fill += n
-		left -= n
-		if r.fill == r.bufLen {
-			r.send()
-		}
-	}
-	if fi, err := fh.Stat(); err != nil || fi.Size() != f.size {
-		return fmt.Errorf("metainfo: build: %s: file changed size while hashing", f.path)
+		p, off = p[k:], off+k
 	}
 	return nil
 }
 
-// next takes a free buffer for the next piece, allocating it on first use.
-func (r *pieceReader) next() {
-	r.buf = <-r.free
-	if r.buf == nil {
-		r.buf = make([]byte, r.bufLen)
+// open returns file i, opening it (and closing the previous one) if needed.
+func (r *pieceReader) open(i int) (*os.File, error) {
+	if r.fh != nil && r.cur == i {
+		return r.fh, nil
 	}
-	r.fill = 0
+	r.close()
+	fh, err := os.Open(r.files[i].path)
+	if err != nil {
+		return nil, fmt.Errorf("metainfo: build: %w", err)
+	}
+	r.fh, r.cur = fh, i
+	return fh, nil
 }
 
-// send hands the filled part of the current buffer to a hasher.
-func (r *pieceReader) send() {
-	r.jobs <- hashJob{index: r.index, buf: r.buf[:r.fill]}
-	r.index++
-	r.buf = nil
+// close closes the open file, if any.
+func (r *pieceReader) close() {
+	if r.fh != nil {
+		r.fh.Close()
+		r.fh = nil
+	}
+}
+
+// checkSizes refuses a file whose size changed since it was listed (one
+// that grew; one that shrank fails its read).
+func checkSizes(files []srcFile) error {
+	for _, f := range files {
+		fi, err := os.Stat(f.path)
+		if err != nil || fi.Size() != f.size {
+			return fmt.Errorf("metainfo: build: %s: file changed size while hashing", f.path)
+		}
+	}
+	return nil
 }
 
 // reporter serialises progress calls from the hashers.
