@@ -9,10 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -134,22 +136,59 @@ func (h *harness) deadline(d time.Duration) context.Context {
 // usedPorts keeps freePort from handing out a port twice in one test run.
 var usedPorts sync.Map
 
-// freePort returns a TCP port that was free on all addresses a moment ago.
+// freePort returns a port that was free for TCP and UDP on all addresses
+// a moment ago, below the ephemeral range (see ephemeralLow).
 func freePort(t *testing.T) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", ":0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
+	top := ephemeralLow()
+	for range 200 {
+		port := lowPort + rand.IntN(top-lowPort)
+		if _, dup := usedPorts.LoadOrStore(port, true); dup {
+			continue
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if _, dup := usedPorts.LoadOrStore(port, true); !dup {
+		if bindable(port) {
 			return port
 		}
 	}
 	t.Fatal("free port: no unused port found")
 	return 0
+}
+
+// lowPort is the lowest port freePort hands out.
+const lowPort = 10000
+
+// ephemeralLow returns the start of the kernel's ephemeral port range
+// (Linux default 32768): freePort stays below it. A port picked by binding
+// to :0 comes from that range, and before the program under test binds it,
+// one of the thousands of outgoing connections the hostile tests make may
+// take it as its local port.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	var lo int
+	if _, err := fmt.Sscan(string(b), &lo); err != nil || lo <= lowPort+1000 {
+		return 32768
+	}
+	return lo
+}
+
+// bindable reports whether port is free for TCP and for UDP (opentracker
+// listens on both).
+func bindable(port int) bool {
+	addr := ":" + strconv.Itoa(port)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	l.Close()
+	u, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return false
+	}
+	u.Close()
+	return true
 }
 
 // proc is one started program. done is closed once it has exited; err is

@@ -81,18 +81,18 @@ func (h *harness) startTracker(port int, hashes ...[20]byte) *proc {
 }
 
 // seeds returns how many complete peers the tracker lists for the swarm's
-// torrent (its scrape), -1 when the scrape fails.
-func (sw *swarm) seeds() int {
+// torrent (its scrape), -1 when the scrape fails, and what it said.
+func (sw *swarm) seeds() (int, string) {
 	u := fmt.Sprintf("http://127.0.0.1:%d/scrape?info_hash=%s", sw.tracker, url.QueryEscape(string(sw.meta.hash[:])))
 	c := http.Client{Timeout: 2 * time.Second}
 	resp, err := c.Get(u)
 	if err != nil {
-		return -1
+		return -1, err.Error()
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if err != nil {
-		return -1
+		return -1, err.Error()
 	}
 	d := &decoder{b: b}
 	v, err := d.value()
@@ -101,9 +101,9 @@ func (sw *swarm) seeds() int {
 	st, _ := files[string(sw.meta.hash[:])].(map[string]any)
 	n, ok := st["complete"].(int64)
 	if err != nil || !ok {
-		return -1
+		return -1, fmt.Sprintf("%s: %q", resp.Status, b)
 	}
-	return int(n)
+	return int(n), fmt.Sprintf("%d complete", n)
 }
 
 // waitSeeds waits until the tracker lists n complete peers, failing the
@@ -111,9 +111,15 @@ func (sw *swarm) seeds() int {
 func (h *harness) waitSeeds(ctx context.Context, sw *swarm, n int, seeder *proc) {
 	h.t.Helper()
 	start := time.Now()
+	last := ""
 	h.poll(ctx, fmt.Sprintf("%d seed(s) on the tracker", n), func() bool {
 		h.alive(seeder)
-		return sw.seeds() >= n
+		got, desc := sw.seeds()
+		if desc != last { // what the scrape said, for a timeout's diagnosis
+			h.t.Logf("scrape: %s", desc)
+			last = desc
+		}
+		return got >= n
 	})
 	h.t.Logf("tracker lists %d seed(s) after %v", n, time.Since(start).Round(time.Millisecond))
 }
