@@ -12,6 +12,10 @@ import (
 	"sync/atomic"
 )
 
+// maxBufferBytes bounds the memory held in piece buffers while building:
+// each hasher holds one piece.
+const maxBufferBytes = 512 << 20
+
 // hashPieces returns the concatenated SHA-1 hashes of the pieces of files'
 // concatenated data. runtime.NumCPU() hashers each take the next piece,
 // read it with pread from the file or files it spans, and hash it, so the
@@ -28,7 +32,7 @@ func hashPieces(files []srcFile, total, pl int64, progress func(done, total int6
 	}
 	var next atomic.Int64
 	var failed atomic.Bool
-	workers := runtime.NumCPU()
+	workers := int(min(int64(runtime.NumCPU()), max(1, maxBufferBytes/pl)))
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
