@@ -5,8 +5,9 @@
 #    hashing, storage through the mapping), with allocations.
 # 2. The loopback comparison against other clients, through the team's
 #    harness (shared/bench/swarm.sh, not part of this repository): our
-#    client as a leecher beside aria2c (and ctorrent and qbittorrent-nox when
-#    installed) with a qbittorrent-nox seeder; then as a seeder for aria2c
+#    client as a leecher beside aria2c (and, when installed, ctorrent,
+#    transmission-cli, the anacrolix CLI and qbittorrent-nox) with a
+#    qbittorrent-nox seeder; then as a seeder for aria2c
 #    (and qbittorrent-nox), and aria2c (and ctorrent) seeding to aria2c for
 #    the seeders' CPU per GiB.
 #    Without the harness this step says so and is left out: nothing in the
@@ -44,6 +45,9 @@ export PATH="$T/bin:$PATH"
 have() { command -v "$1" > /dev/null; }
 leechers=(unworkable aria2)
 have ctorrent && leechers+=(ctorrent)
+have transmission-cli && leechers+=(transmission)
+# The harness puts Go's bin directory on PATH for the anacrolix CLI.
+{ have torrent || [[ -x ${GOPATH:-$HOME/go}/bin/torrent ]]; } && leechers+=(anacrolix)
 seeder=qbittorrent
 if have qbittorrent-nox; then leechers+=(qbittorrent); else seeder=aria2; fi
 for c in aria2c mktorrent opentracker; do
