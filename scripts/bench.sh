@@ -7,7 +7,8 @@
 #    harness (shared/bench/swarm.sh, not part of this repository): our
 #    client as a leecher beside aria2c (and, when installed, ctorrent,
 #    transmission-cli, the anacrolix CLI and qbittorrent-nox) with a
-#    qbittorrent-nox seeder; then as a seeder for aria2c
+#    qbittorrent-nox seeder; the hash check of complete data beside aria2c
+#    (and ctorrent and qbittorrent-nox); then as a seeder for aria2c
 #    (and qbittorrent-nox), and aria2c (and ctorrent) seeding to aria2c for
 #    the seeders' CPU per GiB.
 #    Without the harness this step says so and is left out: nothing in the
@@ -56,6 +57,11 @@ done
 
 echo "-- download: ${MIB} MiB from a $seeder seeder, $REPS runs"
 "$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -S "$seeder" "${leechers[@]}"
+echo "-- hash check of ${MIB} MiB of complete data, $REPS runs"
+verifiers=(unworkable aria2)
+have ctorrent && verifiers+=(ctorrent)
+have qbittorrent-nox && verifiers+=(qbittorrent)
+"$SWARM" -C "$T/clients.conf" -x -s "$MIB" -r "$REPS" -S "$seeder" "${verifiers[@]}"
 seeded=(aria2)
 have qbittorrent-nox && seeded+=(qbittorrent)
 echo "-- seeding: ${MIB} MiB from our seeder, $REPS runs"
