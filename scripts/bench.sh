@@ -66,10 +66,11 @@ seeded=(aria2)
 have qbittorrent-nox && seeded+=(qbittorrent)
 echo "-- seeding: ${MIB} MiB from our seeder, $REPS runs"
 "$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -S unworkable "${seeded[@]}"
-# Other seeders serving aria2c, for their CPU per GiB served (seed cpu).
+# Other seeders serving aria2c, for their CPU per GiB served (seed cpu). A
+# ctorrent seeder once left aria2c without data until the timeout (64 MiB).
 others=(aria2)
 have ctorrent && others+=(ctorrent)
 for s in "${others[@]}"; do
   echo "-- seeding: ${MIB} MiB from a $s seeder to aria2c, $REPS runs"
-  "$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -S "$s" aria2
+  "$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -t 300 -S "$s" aria2
 done
