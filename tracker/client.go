@@ -155,8 +155,10 @@ func (c *Client) maxPeers() int {
 }
 
 // Query returns the announce parameters of req as a raw query string
-// (without a leading '?'): info_hash and peer_id percent-encoded byte by
-// byte, compact=1, and event, numwant, trackerid and ip only when set.
+// (without a leading '?'): info_hash, peer_id, trackerid and ip
+// percent-encoded byte by byte (a space as %20: trackers such as
+// opentracker read '+' literally), compact=1, and event, numwant,
+// trackerid and ip only when set.
 func Query(req Request) string {
 	var b strings.Builder
 	b.WriteString("info_hash=")
@@ -172,10 +174,12 @@ func Query(req Request) string {
 		b.WriteString("&numwant=" + strconv.Itoa(req.NumWant))
 	}
 	if req.TrackerID != "" {
-		b.WriteString("&trackerid=" + url.QueryEscape(req.TrackerID))
+		b.WriteString("&trackerid=")
+		escapeBytes(&b, []byte(req.TrackerID))
 	}
 	if req.IP != "" {
-		b.WriteString("&ip=" + url.QueryEscape(req.IP))
+		b.WriteString("&ip=")
+		escapeBytes(&b, []byte(req.IP))
 	}
 	return b.String()
 }
