@@ -16,7 +16,8 @@ func benchStore(b *testing.B) *Store {
 	return s
 }
 
-// benchBlocks moves 16 KiB blocks (BEP 3 BlockSize) through the mapping,
+// benchBlocks moves 16 KiB blocks (BEP 3 BlockSize) into the store (pwrite)
+// or out of it (the mapping),
 // front to back and around again, reporting MB/s.
 func benchBlocks(b *testing.B, write bool) {
 	s := benchStore(b)

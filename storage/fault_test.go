@@ -12,6 +12,9 @@ import (
 	"testing"
 )
 
+// TestTruncatedUnderneath truncates a file behind the store's back: a
+// read through the mapping faults into ErrFault, and a write (pwrite
+// extends the file again) leaves a size Stat reports as ErrChanged.
 func TestTruncatedUnderneath(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -32,18 +35,24 @@ func TestTruncatedUnderneath(t *testing.T) {
 				if err := s.WriteAt(pattern(int(4*pg), 1), 0); err != nil {
 					t.Fatal(err)
 				}
+				if err := s.ReadAt(make([]byte, 4*pg), 0); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if err := os.Truncate(filepath.Join(dir, "a"), tt.truncate); err != nil {
 				t.Fatal(err)
 			}
 			buf := make([]byte, pg)
-			var err error
 			if tt.write {
-				err = s.WriteAt(buf, 2*pg)
-			} else {
-				err = s.ReadAt(buf, 2*pg)
+				if err := s.WriteAt(buf, 2*pg); err != nil {
+					t.Fatalf("WriteAt: %v", err)
+				}
+				if _, err := s.Stat(); !errors.Is(err, ErrChanged) {
+					t.Errorf("Stat after the write: err = %v, want ErrChanged", err)
+				}
+				return
 			}
-			if !errors.Is(err, ErrFault) {
+			if err := s.ReadAt(buf, 2*pg); !errors.Is(err, ErrFault) {
 				t.Errorf("err = %v, want ErrFault", err)
 			}
 			if debug.SetPanicOnFault(false) {

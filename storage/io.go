@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 
 	"golang.org/x/sys/unix"
@@ -13,35 +14,64 @@ import (
 // one. A range outside the data is an error; a fault on the mapping is an
 // error wrapping ErrFault. Safe for concurrent use on any ranges.
 func (s *Store) ReadAt(p []byte, off int64) error {
-	return s.rw(p, off, false)
+	return s.walk(off, int64(len(p)), func(data []byte, at int64) error {
+		return guarded(func() { copy(p[at:], data) })
+	})
 }
 
-// WriteAt stores p as the torrent data at off. The bytes reach the page
-// cache; Sync makes them durable. A range outside the data is an error; a
-// fault on the mapping is an error wrapping ErrFault. Safe for concurrent
-// use on any ranges.
+// WriteAt stores p as the torrent data at off, with pwrite on each file
+// it spans: the bytes reach the page cache, where the mappings see them at
+// once, and Sync makes them durable. Writes bypass the mappings because a
+// first write to a mapped page costs a fault that reads the page in
+// (zero-filling it) and runs the filesystem's page_mkwrite: on a 1 GiB
+// download here that took 1.4-1.7 s of a 3.2-4.3 s CPU total, and with
+// pwrite, which fills whole pages without either, the total was 2.0-2.4 s.
+// A range outside the data is an error. A file truncated underneath is
+// extended again by the write; Stat reports that as ErrChanged. Safe for
+// concurrent use on any ranges.
 func (s *Store) WriteAt(p []byte, off int64) error {
-	return s.rw(p, off, true)
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if err := s.usable(off, int64(len(p))); err != nil {
+		return err
+	}
+	var at int64
+	var buf [4]extent
+	for _, e := range s.layout.appendExtents(buf[:0], off, int64(len(p))) {
+		if err := pwriteFull(s.fds[e.file], p[at:at+e.n], e.off); err != nil {
+			return fmt.Errorf("storage: write %s at %d: %w", s.layout.files[e.file].Path, e.off, err)
+		}
+		at += e.n
+	}
+	return nil
+}
+
+// pwriteFull writes all of p to fd at off, going on after short writes.
+func pwriteFull(fd int, p []byte, off int64) error {
+	for len(p) > 0 {
+		n, err := unix.Pwrite(fd, p, off)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return err
+		case n == 0:
+			return io.ErrShortWrite
+		}
+		p = p[n:]
+		off += int64(n)
+	}
+	return nil
 }
 
 // View calls fn with the torrent data of [off, off+n) as successive
 // slices of the mappings, in order, so a caller can hash a piece without
-// copying it out first. fn must neither keep nor modify the slices. A
-// fault on the mapping while fn runs is an error wrapping ErrFault. Safe
-// for concurrent use on any ranges.
+// copying it out first. fn must neither keep nor modify the slices (they
+// are mapped read-only). A fault on the mapping while fn runs is an error
+// wrapping ErrFault. Safe for concurrent use on any ranges.
 func (s *Store) View(off, n int64, fn func([]byte)) error {
 	return s.walk(off, n, func(data []byte, _ int64) error {
 		return guarded(func() { fn(data) })
-	})
-}
-
-// rw copies between p and the files.
-func (s *Store) rw(p []byte, off int64, write bool) error {
-	return s.walk(off, int64(len(p)), func(data []byte, at int64) error {
-		if write {
-			return guarded(func() { copy(data, p[at:]) })
-		}
-		return guarded(func() { copy(p[at:], data) })
 	})
 }
 
@@ -50,10 +80,7 @@ func (s *Store) rw(p []byte, off int64, write bool) error {
 func (s *Store) walk(off, n int64, fn func(data []byte, at int64) error) error {
 	s.life.RLock()
 	defer s.life.RUnlock()
-	if s.closed {
-		return errClosed
-	}
-	if err := s.checkRange(off, n); err != nil {
+	if err := s.usable(off, n); err != nil {
 		return err
 	}
 	var at int64
@@ -65,6 +92,15 @@ func (s *Store) walk(off, n int64, fn func(data []byte, at int64) error) error {
 		at += e.n
 	}
 	return nil
+}
+
+// usable refuses I/O on a closed store or outside the data; the caller
+// holds s.life.
+func (s *Store) usable(off, n int64) error {
+	if s.closed {
+		return errClosed
+	}
+	return s.checkRange(off, n)
 }
 
 // checkRange refuses a range that is not inside the torrent's data.
@@ -123,56 +159,25 @@ func guarded(f func()) (err error) {
 	return nil
 }
 
-// Sync makes the bytes of [off, off+n) durable: it msyncs the mapped
-// windows covering them and fdatasyncs their files (a window already
-// unmapped left its pages in the page cache, which fdatasync flushes).
+// Sync makes the bytes of [off, off+n) durable by fdatasyncing the files
+// they lie in (the mappings are read-only, so nothing in them is dirty).
 // The session calls it before recording a piece as verified.
 func (s *Store) Sync(off, n int64) error {
 	s.life.RLock()
 	defer s.life.RUnlock()
-	if s.closed {
-		return errClosed
-	}
-	if err := s.checkRange(off, n); err != nil {
+	if err := s.usable(off, n); err != nil {
 		return err
 	}
-	for _, e := range s.layout.appendExtents(nil, off, n) {
-		if err := s.syncExtent(e); err != nil {
-			return err
+	var buf [4]extent
+	for _, e := range s.layout.appendExtents(buf[:0], off, n) {
+		if err := unix.Fdatasync(s.fds[e.file]); err != nil {
+			return fmt.Errorf("storage: sync %s: %w", s.layout.files[e.file].Path, err)
 		}
 	}
 	return nil
 }
 
-// syncExtent msyncs the mapped part of one extent and fdatasyncs its file.
-func (s *Store) syncExtent(e extent) error {
-	f := s.layout.files[e.file]
-	pg := int64(unix.Getpagesize())
-	for idx := e.off / s.win.size; idx*s.win.size < e.off+e.n; idx++ {
-		win := s.win.peek(winKey{file: e.file, idx: idx})
-		if win == nil {
-			continue
-		}
-		// Page-aligned sub-range of the window covering the extent.
-		base := idx * s.win.size
-		lo := max(e.off-base, 0) &^ (pg - 1)
-		hi := min(e.off+e.n-base, int64(len(win.raw)))
-		err := unix.Msync(win.raw[lo:hi], unix.MS_SYNC)
-		if rerr := s.win.release(win); err == nil {
-			err = rerr
-		}
-		if err != nil {
-			return fmt.Errorf("storage: msync %s at %d: %w", f.Path, base+lo, err)
-		}
-	}
-	if err := unix.Fdatasync(s.fds[e.file]); err != nil {
-		return fmt.Errorf("storage: sync %s: %w", f.Path, err)
-	}
-	return nil
-}
-
-// SyncAll makes every written byte durable: all mapped windows are
-// msynced and all files fdatasynced.
+// SyncAll makes every written byte durable: all files are fdatasynced.
 func (s *Store) SyncAll() error {
 	s.life.RLock()
 	defer s.life.RUnlock()
@@ -180,12 +185,6 @@ func (s *Store) SyncAll() error {
 		return errClosed
 	}
 	var errs []error
-	for _, win := range s.win.mapped() {
-		if err := unix.Msync(win.raw, unix.MS_SYNC); err != nil {
-			errs = append(errs, fmt.Errorf("storage: msync %s: %w", s.layout.files[win.key.file].Path, err))
-		}
-		errs = append(errs, s.win.release(win))
-	}
 	for i, fd := range s.fds {
 		if err := unix.Fdatasync(fd); err != nil {
 			errs = append(errs, fmt.Errorf("storage: sync %s: %w", s.layout.files[i].Path, err))

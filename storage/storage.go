@@ -1,11 +1,13 @@
 // Package storage keeps a torrent's pieces in its files on disk.
 //
-// The files are read and written through mmap, as the C Unworkable did,
-// but through a bounded set of page-aligned windows rather than whole-file
+// The files are read through mmap, as the C Unworkable did, but through a
+// bounded set of page-aligned, read-only windows rather than whole-file
 // mappings, so resident memory stays small whatever the torrent's size.
+// Blocks are written with pwrite into the same page cache, which costs
+// far less CPU than a first write through a mapping (see WriteAt).
 // Files are created only beneath the output directory (no symlink is ever
 // followed below it), reserved at full length up front so that a full
-// disk is an error at start rather than a SIGBUS later, and locked with
+// disk is an error at start rather than a failed write later, and locked with
 // flock so two processes never write the same files. A fault on a mapping
 // (a file truncated underneath us) becomes an error wrapping ErrFault.
 package storage
@@ -27,7 +29,7 @@ var ErrNoSpace = errors.New("storage: no space left on device")
 // the same data.
 var ErrLocked = errors.New("storage: locked by another process")
 
-// ErrFault is wrapped by ReadAt and WriteAt errors when touching a mapping
+// ErrFault is wrapped by ReadAt and View errors when touching a mapping
 // faulted, typically because someone truncated the file underneath us.
 var ErrFault = errors.New("storage: memory fault on mapped file")
 

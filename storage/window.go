@@ -18,7 +18,7 @@ type winKey struct {
 // window is one mapping of a file at a page-aligned offset.
 type window struct {
 	key  winKey
-	raw  []byte // as unix.Mmap returned it, for Msync and Munmap
+	raw  []byte // as unix.Mmap returned it, for Munmap
 	fd   int    // the file, for the writeback when it is unmapped
 	refs int    // goroutines copying through it; never unmapped while > 0
 	elem *list.Element
@@ -61,7 +61,7 @@ func (w *windows) acquireLocked(key winKey, fd int, fileLen int64) (*window, []s
 		return win, nil, nil
 	}
 	start := key.idx * w.size
-	raw, err := unix.Mmap(fd, start, int(min(w.size, fileLen-start)), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	raw, err := unix.Mmap(fd, start, int(min(w.size, fileLen-start)), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil, nil, fmt.Errorf("map %d bytes at %d: %w", min(w.size, fileLen-start), start, err)
 	}
@@ -128,9 +128,9 @@ type stretch struct {
 // returns without waiting (sync_file_range, SYNC_FILE_RANGE_WRITE), so
 // that the sync before a resume file is written (at the end of a download)
 // finds little left: on a 1 GiB download it took 0.34 s of wall time, and
-// 5 ms with this. Done once a window is unmapped because writeback of
-// pages still mapped write-protects them, which cost 2 s of system time
-// per GiB here. Advice only: a failure shows in the later sync.
+// 5 ms with this. A window is unmapped soon after the hashers read the
+// pieces in it, which is when their blocks are all written. Advice only: a
+// failure shows in the later sync.
 func writeBack(evicted []stretch) {
 	for _, st := range evicted {
 		unix.SyncFileRange(st.fd, st.off, st.n, unix.SYNC_FILE_RANGE_WRITE)
@@ -145,18 +145,6 @@ func (w *windows) dropLocked(win *window) error {
 		return fmt.Errorf("storage: unmap window %d of file %d: %w", win.key.idx, win.key.file, err)
 	}
 	return nil
-}
-
-// mapped returns every window currently mapped, each with a reference.
-func (w *windows) mapped() []*window {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := make([]*window, 0, len(w.table))
-	for _, win := range w.table {
-		win.refs++
-		out = append(out, win)
-	}
-	return out
 }
 
 // unmapAll unmaps every window; the caller guarantees none is in use.
