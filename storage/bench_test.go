@@ -16,9 +16,9 @@ func benchStore(b *testing.B) *Store {
 	return s
 }
 
-// benchBlocks moves 16 KiB blocks (BEP 3 BlockSize) into the store (pwrite)
-// or out of it (the mapping),
-// front to back and around again, reporting MB/s.
+// benchBlocks moves 16 KiB blocks (BEP 3 BlockSize) into the store (with
+// pwrite) or out of it (through the mapping), front to back and around
+// again, reporting MB/s.
 func benchBlocks(b *testing.B, write bool) {
 	s := benchStore(b)
 	block := pattern(16<<10, 1)
