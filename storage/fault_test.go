@@ -13,8 +13,8 @@ import (
 )
 
 // TestTruncatedUnderneath truncates a file behind the store's back: a
-// read through the mapping faults into ErrFault, and a write (pwrite
-// extends the file again) leaves a size Stat reports as ErrChanged.
+// read through the mapping faults into ErrFault, and a write is refused
+// with ErrChanged instead of extending the file again.
 func TestTruncatedUnderneath(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -44,11 +44,18 @@ func TestTruncatedUnderneath(t *testing.T) {
 			}
 			buf := make([]byte, pg)
 			if tt.write {
-				if err := s.WriteAt(buf, 2*pg); err != nil {
-					t.Fatalf("WriteAt: %v", err)
+				if err := s.WriteAt(buf, 2*pg); !errors.Is(err, ErrChanged) {
+					t.Errorf("WriteAt: err = %v, want ErrChanged", err)
 				}
-				if _, err := s.Stat(); !errors.Is(err, ErrChanged) {
-					t.Errorf("Stat after the write: err = %v, want ErrChanged", err)
+				if err := s.WriteBlocks([][]byte{buf}, 2*pg); !errors.Is(err, ErrChanged) {
+					t.Errorf("WriteBlocks: err = %v, want ErrChanged", err)
+				}
+				fi, err := os.Stat(filepath.Join(dir, "a"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Size() != tt.truncate {
+					t.Errorf("after the refused writes the file has %d bytes, want the truncated %d", fi.Size(), tt.truncate)
 				}
 				return
 			}

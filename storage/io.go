@@ -26,9 +26,10 @@ func (s *Store) ReadAt(p []byte, off int64) error {
 // (zero-filling it) and runs the filesystem's page_mkwrite: on a 1 GiB
 // download here that took 1.4-1.7 s of a 3.2-4.3 s CPU total, and with
 // pwrite, which fills whole pages without either, the total was 2.0-2.4 s.
-// A range outside the data is an error. A file truncated underneath is
-// extended again by the write; Stat reports that as ErrChanged. Safe for
-// concurrent use on any ranges.
+// A range outside the data is an error. Each file is checked (fstat)
+// before it is written: one deleted or truncated underneath is an error
+// wrapping ErrChanged, since a pwrite would silently extend it again over
+// the data it lost. Safe for concurrent use on any ranges.
 func (s *Store) WriteAt(p []byte, off int64) error {
 	s.life.RLock()
 	defer s.life.RUnlock()
@@ -38,6 +39,9 @@ func (s *Store) WriteAt(p []byte, off int64) error {
 	var at int64
 	var buf [4]extent
 	for _, e := range s.layout.appendExtents(buf[:0], off, int64(len(p))) {
+		if _, err := s.statFile(e.file); err != nil {
+			return err
+		}
 		if err := pwriteFull(s.fds[e.file], p[at:at+e.n], e.off); err != nil {
 			return fmt.Errorf("storage: write %s at %d: %w", s.layout.files[e.file].Path, e.off, err)
 		}
@@ -62,6 +66,86 @@ func pwriteFull(fd int, p []byte, off int64) error {
 		off += int64(n)
 	}
 	return nil
+}
+
+// WriteBlocks stores the concatenation of blocks at off, like WriteAt but
+// with one pwritev per file it spans: the session gathers a peer's
+// consecutive blocks so that the kernel takes them in one call, which costs
+// ext4 far less per byte (1 GiB in 16 KiB pwrites took 0.36-0.42 cpu s
+// here, in 256 KiB pwritevs 0.17-0.19 s). Files are checked as in
+// WriteAt. blocks itself is not modified.
+func (s *Store) WriteBlocks(blocks [][]byte, off int64) error {
+	var n int64
+	for _, b := range blocks {
+		n += int64(len(b))
+	}
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if err := s.usable(off, n); err != nil {
+		return err
+	}
+	var buf [4]extent
+	iov := make([][]byte, 0, len(blocks)+1)
+	var i, k int // the next byte to write: blocks[i][k]
+	for _, e := range s.layout.appendExtents(buf[:0], off, n) {
+		iov, i, k = gather(iov[:0], blocks, i, k, e.n)
+		if _, err := s.statFile(e.file); err != nil {
+			return err
+		}
+		if err := pwritevFull(s.fds[e.file], iov, e.off); err != nil {
+			return fmt.Errorf("storage: write %s at %d: %w", s.layout.files[e.file].Path, e.off, err)
+		}
+	}
+	return nil
+}
+
+// gather appends to iov the next n bytes of blocks, starting at byte k of
+// blocks[i], and returns the position just after them.
+func gather(iov, blocks [][]byte, i, k int, n int64) ([][]byte, int, int) {
+	for n > 0 {
+		b := blocks[i][k:]
+		if int64(len(b)) > n {
+			return append(iov, b[:n]), i, k + int(n)
+		}
+		iov = append(iov, b)
+		n -= int64(len(b))
+		i, k = i+1, 0
+	}
+	return iov, i, k
+}
+
+// iovMax is Linux's limit on the buffers of one pwritev (IOV_MAX).
+const iovMax = 1024
+
+// pwritevFull writes all of iov to fd at off, going on after short
+// writes, at most iovMax buffers per call; it consumes iov.
+func pwritevFull(fd int, iov [][]byte, off int64) error {
+	for {
+		for len(iov) > 0 && len(iov[0]) == 0 {
+			iov = iov[1:]
+		}
+		if len(iov) == 0 {
+			return nil
+		}
+		n, err := unix.Pwritev(fd, iov[:min(len(iov), iovMax)], off)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return err
+		case n == 0:
+			return io.ErrShortWrite
+		}
+		off += int64(n)
+		for n > 0 && len(iov) > 0 {
+			if n < len(iov[0]) {
+				iov[0] = iov[0][n:]
+				break
+			}
+			n -= len(iov[0])
+			iov = iov[1:]
+		}
+	}
 }
 
 // View calls fn with the torrent data of [off, off+n) as successive

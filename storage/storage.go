@@ -123,21 +123,30 @@ func (s *Store) Stat() ([]FileStat, error) {
 		return nil, errClosed
 	}
 	out := make([]FileStat, len(s.fds))
-	for i, fd := range s.fds {
-		var st unix.Stat_t
-		f := s.layout.files[i]
-		if err := unix.Fstat(fd, &st); err != nil {
-			return nil, fmt.Errorf("storage: stat %s: %w", f.Path, err)
-		}
-		switch {
-		case st.Nlink == 0:
-			return nil, fmt.Errorf("storage: %s was deleted while in use: %w", f.Path, ErrChanged)
-		case st.Size != f.Length:
-			return nil, fmt.Errorf("storage: %s is now %d bytes, want %d: %w", f.Path, st.Size, f.Length, ErrChanged)
+	for i := range s.fds {
+		st, err := s.statFile(i)
+		if err != nil {
+			return nil, err
 		}
 		out[i] = FileStat{Size: st.Size, ModTime: st.Mtim.Nano()}
 	}
 	return out, nil
+}
+
+// statFile fstats file i, refusing one deleted or resized (ErrChanged).
+func (s *Store) statFile(i int) (unix.Stat_t, error) {
+	var st unix.Stat_t
+	f := s.layout.files[i]
+	if err := unix.Fstat(s.fds[i], &st); err != nil {
+		return st, fmt.Errorf("storage: stat %s: %w", f.Path, err)
+	}
+	switch {
+	case st.Nlink == 0:
+		return st, fmt.Errorf("storage: %s was deleted while in use: %w", f.Path, ErrChanged)
+	case st.Size != f.Length:
+		return st, fmt.Errorf("storage: %s is now %d bytes, want %d: %w", f.Path, st.Size, f.Length, ErrChanged)
+	}
+	return st, nil
 }
 
 var errClosed = errors.New("storage: store is closed")

@@ -61,7 +61,33 @@ func unalignedFiles() []File {
 	return []File{{"a.bin", 3*pg + 5}, {"sub/b.bin", pg + 1}, {"sub/empty", 0}, {"sub/deep/c.bin", 2*pg + 7}}
 }
 
+// TestWriteAtUnaligned writes ranges that cut pages, windows and files,
+// with WriteAt and with WriteBlocks (the range cut into odd blocks).
 func TestWriteAtUnaligned(t *testing.T) {
+	t.Run("WriteAt", func(t *testing.T) { testWriteUnaligned(t, (*Store).WriteAt) })
+	t.Run("WriteBlocks", func(t *testing.T) {
+		testWriteUnaligned(t, func(s *Store, p []byte, off int64) error {
+			return s.WriteBlocks(cut(p, 7), off)
+		})
+	})
+}
+
+// cut splits p into blocks of n bytes (the last shorter), with an empty
+// block first and one in the middle.
+func cut(p []byte, n int) [][]byte {
+	blocks := [][]byte{{}}
+	for len(p) > 0 {
+		k := min(n, len(p))
+		blocks = append(blocks, p[:k])
+		if len(blocks) == 3 {
+			blocks = append(blocks, nil)
+		}
+		p = p[k:]
+	}
+	return blocks
+}
+
+func testWriteUnaligned(t *testing.T, write func(s *Store, p []byte, off int64) error) {
 	files := unalignedFiles()
 	lenA := files[0].Length
 	tests := []struct {
@@ -84,8 +110,8 @@ func TestWriteAtUnaligned(t *testing.T) {
 			want := make([]byte, s.Len())
 			p := pattern(int(tt.n), uint64(i))
 			copy(want[tt.off:], p)
-			if err := s.WriteAt(p, tt.off); err != nil {
-				t.Fatalf("WriteAt(%d, %d): %v", tt.off, tt.n, err)
+			if err := write(s, p, tt.off); err != nil {
+				t.Fatalf("write(%d, %d): %v", tt.off, tt.n, err)
 			}
 			checkFiles(t, dir, files, want)
 			got := make([]byte, tt.n)
