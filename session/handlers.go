@@ -34,7 +34,7 @@ func (s *Session) handle(ev event) {
 			s.kill(p, err)
 		}
 		if ev.m.ID == peer.Piece && !ev.m.KeepAlive {
-			freeBlock(ev.m.Block) // stored or dropped: no one holds it now
+			freeBlock(ev.m.Block) // dropped (a stored block is nil here): no one holds it now
 		}
 	}
 }

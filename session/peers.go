@@ -32,6 +32,7 @@ type peerConn struct {
 	upReqs                      []piece.Block             // the peer's requests we have not queued yet
 	queuedPieces                int                       // Piece messages in out, not yet written
 	depth                       int
+	run                         blockRun // received blocks not yet written (stage.go)
 
 	lastRecv, lastSent time.Time
 	downBytes, upBytes int64 // payload bytes, for the rate estimates
@@ -269,6 +270,10 @@ func (s *Session) kill(p *peerConn, err error) {
 	p.err = err
 	p.conn.Close()
 	close(p.out)
+	// Its blocks are recorded as received: they must reach the disk.
+	if err := s.writeRun(&p.run); err != nil {
+		s.fail(err)
+	}
 	for b := range p.reqs {
 		s.table.Unrequest(b)
 	}

@@ -12,7 +12,9 @@ import (
 // fillRequests tops p's pipeline of requests up to its depth, which follows
 // the rate the peer sends at (see retune). Partly downloaded pieces come
 // first (piece.Table.Next); in endgame, blocks outstanding elsewhere are
-// requested again.
+// requested again. A pipeline still three quarters full is left alone, so
+// that a fast peer gets its requests in batches: one write, and one wake-up
+// of its writer, per batch rather than per block received.
 func (s *Session) fillRequests(p *peerConn) {
 	if p.dead || !p.amInterested || s.table.Complete() {
 		return
@@ -25,7 +27,7 @@ func (s *Session) fillRequests(p *peerConn) {
 		allowed = p.allowed
 	}
 	free := p.depth - len(p.reqs)
-	if free <= 0 {
+	if free <= 0 || (free < p.depth/4 && len(p.reqs) > 0) {
 		return
 	}
 	var buf [maxDepth]piece.Block
@@ -123,7 +125,12 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 	}
 	off := int64(b.Index)*s.info.PieceLength + int64(b.Begin)
 	s.invalidateResume()
-	if err := s.store.WriteAt(m.Block, off); err != nil {
+	err := s.stage(p, b, m.Block, off)
+	m.Block = nil // the run owns it now, or it was given back
+	if err == nil && done {
+		err = s.writePiece(b.Index)
+	}
+	if err != nil {
 		s.fail(err)
 		return nil
 	}

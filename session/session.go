@@ -108,6 +108,7 @@ type Session struct {
 	uploaded   int64
 	wasted     int64
 	hashing    int
+	staged     int // blocks waiting in peers' runs, not yet written (stage.go)
 	lastChoke  time.Time
 	lastOptim  time.Time
 	optimistic *peerConn
