@@ -251,6 +251,7 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	tuneTransfer()
 	err = s.Run(ctx)
 	final := meter.finish()
 	if out != nil && !out.close(jsonFlushWait) {
