@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,12 +112,39 @@ func TestChokingSeederStillCompletes(t *testing.T) {
 // address and a function counting the chokes sent.
 func chokingSeeder(t *testing.T, m *metainfo.MetaInfo, data []byte) (netip.AddrPort, func() int) {
 	t.Helper()
+	var mu sync.Mutex
+	chokes := 0
+	addr := fakeSeeder(t, m, data, func(pc *peer.Conn, served int) bool {
+		if served%5 != 0 {
+			return true
+		}
+		pc.WriteMsg(&peer.Msg{ID: peer.Choke})
+		pc.Flush()
+		mu.Lock()
+		chokes++
+		mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+		drain(pc, 10*time.Millisecond) // requests sent before our choke arrived: dropped
+		pc.WriteMsg(&peer.Msg{ID: peer.Unchoke})
+		pc.Flush()
+		return true
+	})
+	return addr, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return chokes
+	}
+}
+
+// fakeSeeder accepts one leecher and serves every block it requests from
+// data, without the fast extension, calling after each block served (the
+// served'th) until after returns false; then it hangs up.
+func fakeSeeder(t *testing.T, m *metainfo.MetaInfo, data []byte, after func(pc *peer.Conn, served int) bool) netip.AddrPort {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	chokes := 0
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); ln.Close(); wg.Wait() })
@@ -139,36 +167,53 @@ func chokingSeeder(t *testing.T, m *metainfo.MetaInfo, data []byte) (netip.AddrP
 		pc.WriteMsg(&peer.Msg{ID: peer.Bitfield, Bits: full.Bytes()})
 		pc.WriteMsg(&peer.Msg{ID: peer.Unchoke})
 		pc.Flush()
-		served := 0
-		for {
+		for served := 1; ; served++ {
 			var msg peer.Msg
 			if err := pc.ReadMsg(&msg); err != nil {
 				return
 			}
 			if msg.KeepAlive || msg.ID != peer.Request {
+				served--
 				continue
 			}
 			off := int64(msg.Index)*m.Info.PieceLength + int64(msg.Begin)
 			pc.WriteMsg(&peer.Msg{ID: peer.Piece, Index: msg.Index, Begin: msg.Begin, Block: data[off : off+int64(msg.Length)]})
 			pc.Flush()
-			if served++; served%5 != 0 {
-				continue
+			if !after(pc, served) {
+				return
 			}
-			pc.WriteMsg(&peer.Msg{ID: peer.Choke})
-			pc.Flush()
-			mu.Lock()
-			chokes++
-			mu.Unlock()
-			time.Sleep(50 * time.Millisecond)
-			drain(pc, 10*time.Millisecond) // requests sent before our choke arrived: dropped
-			pc.WriteMsg(&peer.Msg{ID: peer.Unchoke})
-			pc.Flush()
 		}
 	}()
-	return netip.MustParseAddrPort(ln.Addr().String()), func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return chokes
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// TestDroppedPeerBlocksKept has a peer hang up after sending 5 of a
+// piece's 16 blocks, which wait unwritten in its run (stage.go): dropping
+// the peer must write them, or the piece, completed by another seeder,
+// fails its hash.
+func TestDroppedPeerBlocksKept(t *testing.T) {
+	src := t.TempDir()
+	m := makeTorrent(t, src, []int64{4 << 20}, 256<<10)
+	data, err := os.ReadFile(filepath.Join(src, "payload", "a.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var quitterServed atomic.Int32
+	quitter := fakeSeeder(t, m, data, func(_ *peer.Conn, served int) bool {
+		quitterServed.Store(int32(served))
+		return served < 5
+	})
+	dst := t.TempDir()
+	tr := &traceBuf{}
+	if err := download(t, m, dst, tr, quitter, startSeeder(t, m, src)); err != nil {
+		t.Fatalf("download: %v\n%s", err, tr)
+	}
+	sameTree(t, src, dst)
+	if n := quitterServed.Load(); n != 5 {
+		t.Errorf("the quitter served %d blocks, want 5: the test proves nothing", n)
+	}
+	if n := tr.count("hashfail"); n > 0 {
+		t.Errorf("%d pieces failed their hash: the dropped peer's blocks were lost\n%s", n, tr)
 	}
 }
 
