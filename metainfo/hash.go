@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"runtime"
@@ -12,14 +13,16 @@ import (
 	"sync/atomic"
 )
 
-// maxBufferBytes bounds the memory held in piece buffers while building:
-// each hasher holds one piece.
-const maxBufferBytes = 512 << 20
+// chunkSize is how much of a piece a hasher reads at a time: small
+// enough that the copy stays in the core's cache for SHA-1 to read back,
+// where a whole piece (1 MiB or more) would go out to memory and back.
+const chunkSize = 128 << 10
 
 // hashPieces returns the concatenated SHA-1 hashes of the pieces of files'
 // concatenated data. runtime.NumCPU() hashers each take the next piece,
-// read it with pread from the file or files it spans, and hash it, so the
-// reading copies run on every core too and no buffer changes hands.
+// read it in chunks with pread from the file or files it spans, and hash
+// it, so the reading copies run on every core too and no buffer changes
+// hands.
 func hashPieces(files []srcFile, total, pl int64, progress func(done, total int64)) ([]byte, error) {
 	n := (total-1)/pl + 1
 	pieces := make([]byte, n*HashSize)
@@ -32,24 +35,23 @@ func hashPieces(files []srcFile, total, pl int64, progress func(done, total int6
 	}
 	var next atomic.Int64
 	var failed atomic.Bool
-	workers := int(min(int64(runtime.NumCPU()), max(1, maxBufferBytes/pl)))
+	workers := runtime.NumCPU()
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			r := &pieceReader{files: files, starts: starts}
 			defer r.close()
-			buf := make([]byte, min(pl, total))
+			buf := make([]byte, min(chunkSize, pl, total))
+			h := sha1.New()
 			for i := next.Add(1) - 1; i < n && !failed.Load(); i = next.Add(1) - 1 {
-				p := buf[:min(pl, total-i*pl)]
-				if err := r.readAt(p, i*pl); err != nil {
+				if err := r.hashAt(h, buf, i*pl, min(pl, total-i*pl)); err != nil {
 					errs[w] = err
 					failed.Store(true)
 					return
 				}
-				h := sha1.Sum(p)
-				copy(pieces[i*HashSize:], h[:])
-				rep.add(int64(len(p)))
+				h.Sum(pieces[i*HashSize : i*HashSize : (i+1)*HashSize])
+				rep.add(min(pl, total-i*pl))
 			}
 		})
 	}
@@ -58,6 +60,21 @@ func hashPieces(files []srcFile, total, pl int64, progress func(done, total int6
 		return nil, err
 	}
 	return pieces, checkSizes(files)
+}
+
+// hashAt resets h and feeds it the n bytes at off, read through buf.
+func (r *pieceReader) hashAt(h hash.Hash, buf []byte, off, n int64) error {
+	h.Reset()
+	for n > 0 {
+		p := buf[:min(int64(len(buf)), n)]
+		if err := r.readAt(p, off); err != nil {
+			return err
+		}
+		h.Write(p)
+		off += int64(len(p))
+		n -= int64(len(p))
+	}
+	return nil
 }
 
 // pieceReader reads stretches of the files' concatenated data, keeping the
