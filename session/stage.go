@@ -12,7 +12,7 @@ import "github.com/unworkable/unworkable/piece"
 // complete, and no piece is recorded verified before it was hashed.
 const (
 	maxRun    = 16 // blocks in one run (256 KiB)
-	maxStaged = 64 // blocks waiting in all runs at most (1 MiB)
+	maxStaged = 16 // blocks waiting in all runs at most (256 KiB)
 )
 
 // blockRun is one peer's run: blocks of piece index, from torrent offset
