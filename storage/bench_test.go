@@ -49,6 +49,25 @@ func BenchmarkWriteAt(b *testing.B) { benchBlocks(b, true) }
 
 func BenchmarkReadAt(b *testing.B) { benchBlocks(b, false) }
 
+// BenchmarkWriteBlocks writes runs of 16 blocks of 16 KiB with one
+// WriteBlocks each, as the session writes a fast peer's blocks.
+func BenchmarkWriteBlocks(b *testing.B) {
+	s := benchStore(b)
+	run := make([][]byte, 16)
+	for i := range run {
+		run[i] = pattern(16<<10, uint64(i))
+	}
+	n := int64(len(run)) * 16 << 10
+	b.SetBytes(n)
+	var off int64
+	for b.Loop() {
+		if err := s.WriteBlocks(run, off); err != nil {
+			b.Fatal(err)
+		}
+		off = (off + n) % s.Len()
+	}
+}
+
 // BenchmarkViewSHA1 hashes 1 MiB pieces straight from the mapping, as the
 // session's hashers do (one core; the session runs one hasher per core).
 func BenchmarkViewSHA1(b *testing.B) {
