@@ -2,7 +2,8 @@
 # bench.sh - the benchmarks behind docs/PERFORMANCE.md.
 #
 # 1. The Go benchmarks of every package (wire encode/decode, piece picking,
-#    hashing, storage through the mapping), with allocations.
+#    hashing, storage writes and reads through the mapping), with
+#    allocations.
 # 2. The loopback comparison against other clients, through the team's
 #    harness (shared/bench/swarm.sh, not part of this repository): our
 #    client as a leecher beside aria2c (and, when installed, ctorrent,
