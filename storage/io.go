@@ -19,61 +19,29 @@ func (s *Store) ReadAt(p []byte, off int64) error {
 	})
 }
 
-// WriteAt stores p as the torrent data at off, with pwrite on each file
-// it spans: the bytes reach the page cache, where the mappings see them at
-// once, and Sync makes them durable. Writes bypass the mappings because a
-// first write to a mapped page costs a fault that reads the page in
-// (zero-filling it) and runs the filesystem's page_mkwrite: on a 1 GiB
-// download here that took 1.4-1.7 s of a 3.2-4.3 s CPU total, and with
-// pwrite, which fills whole pages without either, the total was 2.0-2.4 s.
+// WriteAt stores p as the torrent data at off: WriteBlocks with one block.
+func (s *Store) WriteAt(p []byte, off int64) error {
+	return s.WriteBlocks([][]byte{p}, off)
+}
+
+// WriteBlocks stores the concatenation of blocks at off, with one pwritev
+// per file it spans: the bytes reach the page cache, where the mappings see
+// them at once, and Sync makes them durable.
+//
+// Writes bypass the mappings because a first write to a mapped page costs
+// a fault that reads the page in (zero-filling it) and runs the
+// filesystem's page_mkwrite: on a 1 GiB download here that took 1.4-1.7 s
+// of a 3.2-4.3 s CPU total, and with pwrite, which fills whole pages
+// without either, the total was 2.0-2.4 s. Several blocks per call cost
+// ext4 far less per byte than one: 1 GiB in 16 KiB pwrites took 0.36-0.42
+// cpu s here, in 256 KiB pwritevs 0.17-0.19 s; so the session gathers a
+// peer's consecutive blocks.
+//
 // A range outside the data is an error. Each file is checked (fstat)
 // before it is written: one deleted or truncated underneath is an error
 // wrapping ErrChanged, since a pwrite would silently extend it again over
-// the data it lost. Safe for concurrent use on any ranges.
-func (s *Store) WriteAt(p []byte, off int64) error {
-	s.life.RLock()
-	defer s.life.RUnlock()
-	if err := s.usable(off, int64(len(p))); err != nil {
-		return err
-	}
-	var at int64
-	var buf [4]extent
-	for _, e := range s.layout.appendExtents(buf[:0], off, int64(len(p))) {
-		if _, err := s.statFile(e.file); err != nil {
-			return err
-		}
-		if err := pwriteFull(s.fds[e.file], p[at:at+e.n], e.off); err != nil {
-			return fmt.Errorf("storage: write %s at %d: %w", s.layout.files[e.file].Path, e.off, err)
-		}
-		at += e.n
-	}
-	return nil
-}
-
-// pwriteFull writes all of p to fd at off, going on after short writes.
-func pwriteFull(fd int, p []byte, off int64) error {
-	for len(p) > 0 {
-		n, err := unix.Pwrite(fd, p, off)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return err
-		case n == 0:
-			return io.ErrShortWrite
-		}
-		p = p[n:]
-		off += int64(n)
-	}
-	return nil
-}
-
-// WriteBlocks stores the concatenation of blocks at off, like WriteAt but
-// with one pwritev per file it spans: the session gathers a peer's
-// consecutive blocks so that the kernel takes them in one call, which costs
-// ext4 far less per byte (1 GiB in 16 KiB pwrites took 0.36-0.42 cpu s
-// here, in 256 KiB pwritevs 0.17-0.19 s). Files are checked as in
-// WriteAt. blocks itself is not modified.
+// the data it lost. blocks itself is not modified. Safe for concurrent use
+// on any ranges.
 func (s *Store) WriteBlocks(blocks [][]byte, off int64) error {
 	var n int64
 	for _, b := range blocks {
