@@ -167,18 +167,18 @@ func fakeSeeder(t *testing.T, m *metainfo.MetaInfo, data []byte, after func(pc *
 		pc.WriteMsg(&peer.Msg{ID: peer.Bitfield, Bits: full.Bytes()})
 		pc.WriteMsg(&peer.Msg{ID: peer.Unchoke})
 		pc.Flush()
-		for served := 1; ; served++ {
+		for served := 0; ; {
 			var msg peer.Msg
 			if err := pc.ReadMsg(&msg); err != nil {
 				return
 			}
 			if msg.KeepAlive || msg.ID != peer.Request {
-				served--
 				continue
 			}
 			off := int64(msg.Index)*m.Info.PieceLength + int64(msg.Begin)
 			pc.WriteMsg(&peer.Msg{ID: peer.Piece, Index: msg.Index, Begin: msg.Begin, Block: data[off : off+int64(msg.Length)]})
 			pc.Flush()
+			served++
 			if !after(pc, served) {
 				return
 			}

@@ -4,7 +4,7 @@
 // bounded set of page-aligned, read-only windows rather than whole-file
 // mappings, so resident memory stays small whatever the torrent's size.
 // Blocks are written with pwrite into the same page cache, which costs
-// far less CPU than a first write through a mapping (see WriteAt).
+// far less CPU than a first write through a mapping (see WriteBlocks).
 // Files are created only beneath the output directory (no symlink is ever
 // followed below it), reserved at full length up front so that a full
 // disk is an error at start rather than a failed write later, and locked with
