@@ -22,7 +22,7 @@ import (
 
 // runListening runs a session with a listener on 127.0.0.1 in the
 // background until the test ends, and returns its address.
-func runListening(t *testing.T, cfg Config) string {
+func runListening(t testing.TB, cfg Config) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

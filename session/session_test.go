@@ -18,13 +18,13 @@ import (
 
 // makeTorrent writes files (name -> size) with random bytes under
 // dir/<root>/ and returns the parsed metainfo of a torrent of them.
-func makeTorrent(t *testing.T, dir string, sizes []int64, pieceLen int64) *metainfo.MetaInfo {
+func makeTorrent(t testing.TB, dir string, sizes []int64, pieceLen int64) *metainfo.MetaInfo {
 	t.Helper()
 	return makeTorrentOpts(t, dir, sizes, metainfo.BuildOptions{PieceLength: pieceLen})
 }
 
 // makeTorrentOpts is makeTorrent with every build option.
-func makeTorrentOpts(t *testing.T, dir string, sizes []int64, opts metainfo.BuildOptions) *metainfo.MetaInfo {
+func makeTorrentOpts(t testing.TB, dir string, sizes []int64, opts metainfo.BuildOptions) *metainfo.MetaInfo {
 	t.Helper()
 	root := filepath.Join(dir, "payload")
 	if err := os.MkdirAll(root, 0o755); err != nil {
@@ -81,13 +81,13 @@ func (t *traceBuf) count(word string) int {
 
 // startSeeder runs a seeding session on dir in the background and returns
 // its address; it stops at test cleanup.
-func startSeeder(t *testing.T, m *metainfo.MetaInfo, dir string) netip.AddrPort {
+func startSeeder(t testing.TB, m *metainfo.MetaInfo, dir string) netip.AddrPort {
 	t.Helper()
 	return netip.MustParseAddrPort(runListening(t, Config{Meta: m, Dir: dir, Seed: true}))
 }
 
 // download runs a leeching session against peers until it returns.
-func download(t *testing.T, m *metainfo.MetaInfo, dir string, tr *traceBuf, peers ...netip.AddrPort) error {
+func download(t testing.TB, m *metainfo.MetaInfo, dir string, tr *traceBuf, peers ...netip.AddrPort) error {
 	t.Helper()
 	s, err := New(Config{Meta: m, Dir: dir, Peers: peers, Trace: tr})
 	if err != nil {
