@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,7 +144,7 @@ func (h *harness) hostilePeer(m *meta, act func(pc *peerCtx)) (addr string, cont
 }
 
 // hostileBehaviours are the misbehaving peers and what the trace must say
-// about each (on a line naming its address).
+// about each (on a line naming its address; "a|b" accepts either).
 var hostileBehaviours = []struct {
 	name, want string
 	act        func(pc *peerCtx)
@@ -193,7 +194,11 @@ var hostileBehaviours = []struct {
 		for i := 0; i < 1000 && pc.write(block); i++ {
 		}
 	}},
-	{"request flood", "requests", func(pc *peerCtx) { // rejected, or queued beyond the limit
+	// Dropped for the requests it sent (rejected, or queued beyond the
+	// limit), or for the rejects piling up unsent: on one P the loop can
+	// queue 1,024 of them before the writer runs, as TestHostileFloodWhileSeeding
+	// accepts too.
+	{"request flood", "requests|send queue full", func(pc *peerCtx) {
 		pc.hello(msg(0x0f), msg(2))
 		pc.drain()
 		// Until dropped: a rechoke in the middle restarts the count.
@@ -278,7 +283,7 @@ func TestHostilePeers(t *testing.T) {
 			continue
 		}
 		lines := append(grepLines(trace, addrs[i]+" "), grepLines(trace, addrs[i]+":")...)
-		if !anyContains(lines, b.want) {
+		if !slices.ContainsFunc(strings.Split(b.want, "|"), func(w string) bool { return anyContains(lines, w) }) {
 			t.Errorf("%s (%s): no trace line with %q; lines naming it:\n%s", b.name, addrs[i], b.want, strings.Join(lines, "\n"))
 		}
 	}
