@@ -21,10 +21,10 @@ func (s *Session) handle(ev event) {
 	switch {
 	case ev.err != nil:
 		s.kill(p, ev.err)
-	case ev.m == nil: // the writer wrote a Piece of ev.sent bytes
+	case ev.m == nil: // the writer wrote ev.pieces Piece messages, ev.sent bytes of blocks
 		// Count uploads when written, not when queued: a seed-ratio stop
 		// must not leave what it counted unsent.
-		p.queuedPieces--
+		p.queuedPieces -= ev.pieces
 		p.upBytes += int64(ev.sent)
 		s.uploaded += int64(ev.sent)
 		s.serve(p)

@@ -43,13 +43,15 @@ type peerConn struct {
 	lastUnchoked       time.Time
 }
 
-// event is what a peer's goroutines tell the loop: a message, a finished
-// Piece written (sent bytes), or the final error.
+// event is what a peer's goroutines tell the loop: a message, Piece
+// messages written (pieces of them, sent bytes of blocks), or the final
+// error.
 type event struct {
-	p    *peerConn
-	m    *peer.Msg
-	sent int // bytes of a Piece message the writer has just written
-	err  error
+	p      *peerConn
+	m      *peer.Msg
+	pieces int // Piece messages the writer has just written, in one flush
+	sent   int // the bytes of their blocks
+	err    error
 }
 
 // addPeer takes a dialed or accepted connection into the peer set, or closes
@@ -219,25 +221,29 @@ type blockWriter struct {
 	err    error
 }
 
-// flush writes what is queued, then frees and reports the blocks written.
-// It returns false when the writer must stop: a write failed (w.err) or
-// the session ended.
+// flush writes what is queued, then frees the blocks written and reports
+// them to the loop in one event. It returns false when the writer must
+// stop: a write failed (w.err) or the session ended.
 func (w *blockWriter) flush() bool {
 	if w.err = w.p.conn.Flush(); w.err != nil {
 		return false
 	}
+	if len(w.blocks) == 0 {
+		return true
+	}
+	ev := event{p: w.p, pieces: len(w.blocks)}
 	for i, b := range w.blocks {
-		n := len(b)
+		ev.sent += len(b)
 		freeBlock(b)
 		w.blocks[i] = nil
-		select {
-		case w.s.events <- event{p: w.p, sent: n}:
-		case <-w.s.done:
-			return false
-		}
 	}
 	w.blocks = w.blocks[:0]
-	return true
+	select {
+	case w.s.events <- ev:
+		return true
+	case <-w.s.done:
+		return false
+	}
 }
 
 // send queues m for p without blocking; a peer whose queue is full is too
