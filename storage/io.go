@@ -213,7 +213,8 @@ func guarded(f func()) (err error) {
 
 // Sync makes the bytes of [off, off+n) durable by fdatasyncing the files
 // they lie in (the mappings are read-only, so nothing in them is dirty).
-// The session calls it before recording a piece as verified.
+// The session syncs everything at once instead (SyncAll), before it
+// writes a resume file.
 func (s *Store) Sync(off, n int64) error {
 	s.life.RLock()
 	defer s.life.RUnlock()

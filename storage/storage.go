@@ -63,10 +63,11 @@ type Options struct {
 }
 
 // Default option values. The mapped windows bound the file pages counted
-// in resident memory (32 MiB at most), and the pages of a torrent's pieces
-// in flight pile up in them: with 16 MiB windows, leechers in a swarm of 50
-// peaked at 20-29 MiB, with 8 MiB windows at 17-23 MiB, at the same speed
-// and CPU. 4 MiB windows cost more CPU on a 1 GiB download.
+// in resident memory (32 MiB at most): the pages hashed or uploaded pile
+// up in them. Measured while blocks were still written through them: with
+// 16 MiB windows, leechers in a swarm of 50 peaked at 20-29 MiB, with
+// 8 MiB windows at 17-23 MiB, at the same speed and CPU; 4 MiB windows
+// cost more CPU on a 1 GiB download.
 const (
 	DefaultWindowSize = 8 << 20
 	DefaultMaxWindows = 4

@@ -20,7 +20,7 @@ type window struct {
 	key  winKey
 	raw  []byte // as unix.Mmap returned it, for Munmap
 	fd   int    // the file, for the writeback when it is unmapped
-	refs int    // goroutines copying through it; never unmapped while > 0
+	refs int    // goroutines reading through it; never unmapped while > 0
 	elem *list.Element
 }
 
@@ -75,19 +75,7 @@ func (w *windows) acquireLocked(key winKey, fd int, fileLen int64) (*window, []s
 	return win, evicted, err
 }
 
-// peek returns the window key with a reference if it is mapped, else nil;
-// Sync uses it to flush only what is mapped.
-func (w *windows) peek(key winKey) *window {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	win := w.table[key]
-	if win != nil {
-		win.refs++
-	}
-	return win
-}
-
-// release drops a reference taken by acquire or peek, unmapping idle
+// release drops a reference taken by acquire, unmapping idle
 // windows beyond the limit.
 func (w *windows) release(win *window) error {
 	w.mu.Lock()
@@ -101,8 +89,7 @@ func (w *windows) release(win *window) error {
 // evictLocked unmaps the least recently used idle windows until at most
 // max remain, and returns their stretches. Windows in use are skipped, so
 // the table may briefly exceed max when more goroutines than max copy at
-// once. Unmapping a dirty window loses nothing: its pages stay in the page
-// cache.
+// once. The windows are read-only, so unmapping one loses nothing.
 func (w *windows) evictLocked() ([]stretch, error) {
 	var errs []error
 	var evicted []stretch
