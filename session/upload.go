@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -148,21 +149,13 @@ func (s *Session) sortByRate(ps []*peerConn) {
 		}
 		return p.down.rate
 	}
-	slices.SortFunc(ps, func(a, b *peerConn) int {
-		ra, rb := rate(a), rate(b)
-		switch {
-		case ra > rb:
-			return -1
-		case ra < rb:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(ps, func(a, b *peerConn) int { return cmp.Compare(rate(b), rate(a)) })
 }
 
-// fillSlots runs every tick: when fewer than uploadSlots+1 interested
-// peers are unchoked, because one left or lost interest since the last
-// rechoke, it unchokes the best of the choked interested peers at once.
+// fillSlots runs every tick and when a peer becomes interested: when fewer
+// than uploadSlots+1 interested peers are unchoked (one left or lost
+// interest since the last rechoke, or none was there), it unchokes the
+// best of the choked interested peers at once.
 // Without it a swarm whose finished leechers leave waited up to
 // rechokeEvery for the seeder: 8 leechers of ours finished in two waves,
 // 4 at about 4 s and 4 at about 10 s.
