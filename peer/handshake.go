@@ -121,14 +121,22 @@ func Initiate(c net.Conn, ours Handshake, timeout time.Duration) (Handshake, err
 	return theirs, clearDeadline(c)
 }
 
-// Accept performs the accepting side of the handshake on c: it reads
-// theirs first and checks protocol, info hash (ErrInfoHash: this client
-// serves one torrent, the one in ours) and peer id (ErrSelf), and only
-// then sends ours, so a stranger learns nothing (except ourselves: then
-// ours is sent before returning ErrSelf, so that our dialing side learns
-// it too). The exchange must finish within timeout (0 = no limit); on
-// success the deadline is cleared. On error the caller closes c.
+// Accept performs the accepting side of the handshake on c for one
+// torrent, the one named in ours: see AcceptAny.
 func Accept(c net.Conn, ours Handshake, timeout time.Duration) (Handshake, error) {
+	return AcceptAny(c, func(ih [20]byte) (Handshake, bool) { return ours, ih == ours.InfoHash }, timeout)
+}
+
+// AcceptAny performs the accepting side of the handshake on c for a host
+// that may serve several torrents: it reads theirs first and checks the
+// protocol, asks ours for the handshake to answer with for their info hash
+// (false: a torrent we do not serve, ErrInfoHash), checks their peer id
+// (ErrSelf) and only then sends ours, so a stranger learns nothing. When
+// the peer is ourselves, ours is still sent before returning ErrSelf, so
+// that our dialing side learns it too. The exchange must finish within
+// timeout (0 = no limit); on success the deadline is cleared. On error the
+// caller closes c.
+func AcceptAny(c net.Conn, ours func(infoHash [20]byte) (Handshake, bool), timeout time.Duration) (Handshake, error) {
 	if err := setDeadline(c, timeout); err != nil {
 		return Handshake{}, err
 	}
@@ -136,16 +144,20 @@ func Accept(c net.Conn, ours Handshake, timeout time.Duration) (Handshake, error
 	if err != nil {
 		return theirs, err
 	}
-	if err := check(ours, theirs); err != nil {
+	hs, ok := ours(theirs.InfoHash)
+	if !ok {
+		return theirs, fmt.Errorf("peer: handshake: info hash %x: %w", theirs.InfoHash, ErrInfoHash)
+	}
+	if err := check(hs, theirs); err != nil {
 		if errors.Is(err, ErrSelf) {
 			// Our own dial (a tracker listed our address): answer it, so
 			// that the dialing side sees its own peer id too, knows the
 			// address is ours and never dials it again.
-			WriteHandshake(c, ours)
+			WriteHandshake(c, hs)
 		}
 		return theirs, err
 	}
-	if err := WriteHandshake(c, ours); err != nil {
+	if err := WriteHandshake(c, hs); err != nil {
 		return theirs, err
 	}
 	return theirs, clearDeadline(c)

@@ -49,18 +49,26 @@ func (a *announcer) complete() {
 }
 
 // request builds the announce request for the current counters.
+// Before the info is known, left is unknown: like libtorrent we say one
+// block, so that trackers do not count us as a seed.
 func (s *Session) request(ev tracker.Event) tracker.Request {
+	left := int64(16 << 10)
+	if s.table != nil {
+		left = s.table.Left()
+	}
 	return tracker.Request{
-		InfoHash: s.cfg.Meta.InfoHash, PeerID: s.id, Port: s.cfg.Port,
-		Uploaded: s.uploaded, Downloaded: s.downloaded, Left: s.table.Left(),
+		InfoHash: s.hash, PeerID: s.host.id, Port: s.host.cfg.Port,
+		Uploaded: s.uploaded, Downloaded: s.downloaded, Left: left,
 		Event: ev, NumWant: 50, Key: s.ann.key, TrackerID: s.ann.trackerID,
 	}
 }
 
 // maybeAnnounce starts an announce when one is due and none is in flight.
+// Nothing is announced during the start-up check, whose left is not known
+// yet; the transfer phase announces at once.
 func (s *Session) maybeAnnounce(now time.Time) {
 	a := &s.ann
-	if a.tiers == nil || a.inFlight || now.Before(a.next) {
+	if a.tiers == nil || a.inFlight || now.Before(a.next) || s.phase == phaseCheck {
 		return
 	}
 	ev := tracker.None
@@ -71,7 +79,7 @@ func (s *Session) maybeAnnounce(now time.Time) {
 		ev = tracker.Completed
 	}
 	if a.client == nil {
-		a.client = tracker.NewClient(userAgent(s.cfg.Version))
+		a.client = tracker.NewClient(userAgent(s.host.cfg.Version))
 	}
 	a.inFlight = true
 	req := s.request(ev)
@@ -118,7 +126,7 @@ func (s *Session) handleAnnounce(r announceResult) {
 		s.tr.printf("tracker warning: %s", r.resp.Warning)
 	}
 	for _, p := range r.resp.Peers {
-		s.addCandidate(p, false)
+		s.addCandidate(p, srcTracker)
 	}
 	s.dialMore(now)
 }

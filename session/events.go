@@ -13,6 +13,7 @@ type EventType string
 // Event types.
 const (
 	EvStart       EventType = "start"        // the session joined the swarm (after the start-up check)
+	EvMetadata    EventType = "metadata"     // fetching the info dictionary from peers (state "fetching", again when the peers offering it change), or it arrived ("received")
 	EvProgress    EventType = "progress"     // about once a second
 	EvPieceFailed EventType = "piece_failed" // a downloaded piece failed its hash check
 	EvPeers       EventType = "peers"        // the number of connected peers changed
@@ -28,7 +29,7 @@ type Event struct {
 	Time   time.Time
 	Stats  Stats
 	Piece  int    // EvPieceFailed: the piece index
-	Reason string // EvStopped: "completed", "seed-ratio", "seed-time", "interrupted", "timeout", "error"; EvError: the message
+	Reason string // EvStopped: "completed", "seed-ratio", "seed-time", "interrupted", "timeout", "error"; EvError: the message; EvMetadata: "fetching" or "received"
 }
 
 // ErrNoProgress ends a session that made no progress (no verified piece,

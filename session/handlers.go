@@ -47,6 +47,12 @@ func (s *Session) handleMsg(p *peerConn, m *peer.Msg) error {
 	if m.ID != peer.Piece && m.ID != peer.Request && m.ID != peer.Have {
 		s.tr.printf("recv %s %s", p.addr, m)
 	}
+	if m.ID == peer.Extended {
+		return s.onExtended(p, m)
+	}
+	if !s.ready() {
+		return s.handleEarly(p, m)
+	}
 	switch m.ID {
 	case peer.Choke:
 		return s.onChoke(p)
@@ -74,10 +80,36 @@ func (s *Session) handleMsg(p *peerConn, m *peer.Msg) error {
 		return s.onReject(p, piece.Block{Index: m.Index, Begin: m.Begin, Length: m.Length})
 	case peer.AllowedFast:
 		return s.onAllowedFast(p, int(m.Index))
-	case peer.Suggest, peer.Port, peer.Extended:
-		// Not used yet: BEP 6 suggestions are advisory, DHT and BEP 10 come later.
+	case peer.Suggest, peer.Port:
+		// Not used yet: BEP 6 suggestions are advisory, the DHT comes later.
 	default:
 		// BEP 3: unknown messages are ignored.
+	}
+	return nil
+}
+
+// handleEarly handles a message that arrives before the piece count is
+// known and checked: what the peer has is kept for later, its requests are
+// rejected, blocks are unrequested, choke and interest are recorded.
+func (s *Session) handleEarly(p *peerConn, m *peer.Msg) error {
+	switch m.ID {
+	case peer.Choke:
+		return s.onChoke(p)
+	case peer.Unchoke:
+		p.peerChoking = false
+	case peer.Interested:
+		p.peerInterested = true
+	case peer.NotInterested:
+		p.peerInterested = false
+	case peer.Have, peer.Bitfield, peer.HaveAll, peer.HaveNone:
+		return s.stashHave(p, m)
+	case peer.Request:
+		if p.rejected >= maxRejected {
+			return fmt.Errorf("%w: more than %d requests we cannot serve", errProto, maxRejected)
+		}
+		s.reject(p, piece.Block{Index: m.Index, Begin: m.Begin, Length: m.Length})
+	case peer.Piece:
+		return s.unrequested(p, int64(len(m.Block)))
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/unworkable/unworkable/metainfo"
 	"github.com/unworkable/unworkable/piece"
@@ -14,10 +13,12 @@ import (
 )
 
 // hashJob asks a hasher to verify a piece; with blocks set it also returns
-// the SHA-1 of every block, to find out which peer sent bad data.
+// the SHA-1 of every block, to find out which peer sent bad data. check
+// marks a piece of the start-up check (existing data, no sender to judge).
 type hashJob struct {
 	index  int
 	blocks bool
+	check  bool
 }
 
 // hashResult is a hasher's verdict on one piece. err is a storage error
@@ -25,13 +26,16 @@ type hashJob struct {
 // per-block hashes when they were asked for or the piece failed.
 type hashResult struct {
 	index int
+	check bool
 	ok    bool
 	sums  [][20]byte
 	err   error
 }
 
 // startHashers starts one hasher per core on s.hashq. They hash the piece
-// straight from the storage mapping (no copy), off the loop.
+// straight from the storage mapping (no copy), off the loop: the pieces of
+// the start-up check (replacing the C client's startup check) and every
+// downloaded piece.
 func (s *Session) startHashers() {
 	for range runtime.NumCPU() {
 		s.hashers.Add(1)
@@ -41,7 +45,8 @@ func (s *Session) startHashers() {
 				select {
 				case j := <-s.hashq:
 					r := s.hashPiece(j.index)
-					if j.blocks || (!r.ok && r.err == nil) {
+					r.check = j.check
+					if !j.check && (j.blocks || (!r.ok && r.err == nil)) {
 						r.sums, r.err = s.pieceSums(j.index)
 					}
 					select {
@@ -87,46 +92,6 @@ func blockSums(data []byte) [][20]byte {
 		data = data[n:]
 	}
 	return sums
-}
-
-// check hash-checks every piece of existing data on all cores and marks the
-// good ones as had. It runs before the loop starts, so it may use the table.
-// Replaces the C client's startup check.
-func (s *Session) check() error {
-	n := s.table.NumPieces()
-	jobs := make(chan int)
-	results := make(chan hashResult, 64)
-	var wg sync.WaitGroup
-	for range runtime.NumCPU() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				results <- s.hashPiece(i)
-			}
-		}()
-	}
-	go func() {
-		for i := range n {
-			jobs <- i
-		}
-		close(jobs)
-		wg.Wait()
-		close(results)
-	}()
-	var err error
-	for r := range results {
-		switch {
-		case r.err != nil:
-			if err == nil {
-				err = r.err
-			}
-		case r.ok:
-			s.table.MarkHave(r.index)
-			s.tr.printf("checked %d", r.index)
-		}
-	}
-	return err
 }
 
 // anyFileExists reports whether any of the torrent's files already exists

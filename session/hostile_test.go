@@ -24,12 +24,21 @@ import (
 // background until the test ends, and returns its address.
 func runListening(t testing.TB, cfg Config) string {
 	t.Helper()
+	return runListeningHost(t, HostConfig{Version: "test"}, cfg)
+}
+
+// runListeningHost is runListening on a host of hc (its listener and port
+// filled in).
+func runListeningHost(t testing.TB, hc HostConfig, cfg Config) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Listener = ln
-	s, err := New(cfg)
+	hc.Listener, hc.Port = ln, uint16(ln.Addr().(*net.TCPAddr).Port)
+	h := NewHost(hc)
+	h.Start()
+	s, err := New(h, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +50,7 @@ func runListening(t testing.TB, cfg Config) string {
 		if err := <-done; err != nil && err != context.Canceled {
 			t.Errorf("session on %s: %v", ln.Addr(), err)
 		}
+		h.Close()
 	})
 	return ln.Addr().String()
 }
@@ -137,7 +147,7 @@ func TestResumeFileNotFollowed(t *testing.T) {
 	src := t.TempDir()
 	m := makeTorrent(t, src, []int64{100000}, 16384)
 	tr := &traceBuf{}
-	s := &Session{cfg: Config{Meta: m, Dir: src}}
+	s := &Session{cfg: Config{Meta: m, Dir: src}, hash: m.InfoHash}
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
@@ -147,9 +157,9 @@ func TestResumeFileNotFollowed(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		s, err := New(Config{Meta: m, Dir: src, Trace: tr})
+		s, err := openSession(t, Config{Meta: m, Dir: src, Trace: tr})
 		if err == nil {
-			s.store.Close()
+			s.close()
 		}
 		done <- err
 	}()

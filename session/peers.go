@@ -21,8 +21,10 @@ type peerConn struct {
 	incoming bool
 	out      chan *peer.Msg
 	wdone    chan struct{} // closed when the writer goroutine ends
+	src      source        // where its address came from (book.go)
 	dead     bool
 	err      error
+	sentHave bool // we told it our pieces (bitfield, HaveAll/None or Haves once ready)
 
 	amChoking, amInterested     bool
 	peerChoking, peerInterested bool
@@ -41,6 +43,10 @@ type peerConn struct {
 	rejected           int   // its requests we rejected since the last rechoke
 	down, up           ewma
 	lastUnchoked       time.Time
+
+	early earlyHave // its pieces as said before we knew the piece count (phase.go)
+	ext   extState  // BEP 10: its extensions, listen port, metadata (ext.go)
+	pex   pexState  // BEP 11 (pex.go)
 }
 
 // event is what a peer's goroutines tell the loop: a message, Piece
@@ -77,27 +83,38 @@ func (s *Session) addPeer(d dialed) {
 		d.conn.Close()
 		return
 	}
+	src := srcIncoming
 	if c != nil {
 		c.connected()
+		src = c.src
 	}
 	now := time.Now()
 	p := &peerConn{
-		addr: d.addr, id: d.hs.PeerID, conn: d.conn, incoming: d.incoming,
+		addr: d.addr, id: d.hs.PeerID, conn: d.conn, incoming: d.incoming, src: src,
 		fast:      d.hs.Reserved.Fast(),
 		out:       make(chan *peer.Msg, sendQueue),
 		wdone:     make(chan struct{}),
 		amChoking: true, peerChoking: true,
-		has:  piece.NewBitfield(s.table.NumPieces()),
 		reqs: map[piece.Block]time.Time{}, depth: minDepth * 2,
 		lastRecv: now, lastSent: now,
 	}
+	if s.ready() {
+		p.has = piece.NewBitfield(s.table.NumPieces())
+	}
 	s.peers[p] = struct{}{}
 	s.byAddr[p.addr] = p
-	s.tr.printf("connect %s id=%q fast=%v incoming=%v", p.addr, peerIDPrefix(p.id), p.fast, p.incoming)
+	s.host.conns.Add(1)
+	s.tr.printf("connect %s id=%q fast=%v ext=%v incoming=%v source=%s", p.addr, peerIDPrefix(p.id), p.fast,
+		d.hs.Reserved.Extended(), p.incoming, p.src)
 	go s.readLoop(p)
 	go s.writeLoop(p)
+	if d.hs.Reserved.Extended() {
+		s.sendExtHandshake(p)
+	}
 	s.sendHave(p)
-	s.updateInterest(p)
+	if s.ready() {
+		s.updateInterest(p)
+	}
 }
 
 // refuse says why a new connection is not taken, or "" to take it.
@@ -111,7 +128,11 @@ func (s *Session) refuse(d dialed) string {
 		return "already connected"
 	case s.live() >= s.cfg.MaxPeers:
 		return "peer limit"
-	case s.table.Complete() && !s.cfg.Seed:
+	case s.host.full():
+		return "connection limit of the host"
+	case s.phase == phaseCheck:
+		return "checking"
+	case s.ready() && s.table.Complete() && !s.cfg.Seed:
 		return "done"
 	}
 	for p := range s.peers {
@@ -135,7 +156,16 @@ func (s *Session) live() int {
 
 // sendHave sends our pieces right after the handshake: BEP 6 HaveAll or
 // HaveNone when both sides speak it, else a bitfield when we have anything.
+// Before the piece count is known we have nothing: HaveNone, or nothing
+// at all; peerReady sends Have messages later.
 func (s *Session) sendHave(p *peerConn) {
+	if !s.ready() {
+		if p.fast {
+			s.send(p, &peer.Msg{ID: peer.HaveNone})
+		}
+		return
+	}
+	p.sentHave = true
 	have := s.table.Have()
 	switch {
 	case p.fast && have.Full():
@@ -157,7 +187,7 @@ func (s *Session) readLoop(p *peerConn) {
 		err := p.conn.ReadMsg(m)
 		if err != nil {
 			m = nil
-		} else if m.ID == peer.Piece && !m.KeepAlive && !s.downLimit.take(len(m.Block), s.done) {
+		} else if m.ID == peer.Piece && !m.KeepAlive && !s.host.downLimit.take(len(m.Block), s.done) {
 			return
 		}
 		select {
@@ -181,12 +211,12 @@ func (s *Session) writeLoop(p *peerConn) {
 	w := &blockWriter{s: s, p: p}
 	for m := range p.out {
 		piece := m.ID == peer.Piece && !m.KeepAlive
-		if piece && s.upLimit != nil {
+		if piece && s.host.upLimit != nil {
 			// Write what is queued before a possible wait.
 			if !w.flush() {
 				break
 			}
-			if !s.upLimit.take(len(m.Block), s.done) {
+			if !s.host.upLimit.take(len(m.Block), s.done) {
 				return
 			}
 		}
@@ -285,7 +315,10 @@ func (s *Session) kill(p *peerConn, err error) {
 	}
 	p.reqs = nil
 	p.upReqs = nil
-	s.table.RemoveAvail(&p.has)
+	if s.table != nil {
+		s.table.RemoveAvail(&p.has)
+	}
+	s.forgetMetadataAsks(p)
 	if s.optimistic == p {
 		s.optimistic = nil
 	}
@@ -300,11 +333,17 @@ func (s *Session) reap() {
 			continue
 		}
 		delete(s.peers, p)
+		s.host.conns.Add(-1)
 		if s.byAddr[p.addr] == p {
 			delete(s.byAddr, p.addr)
 		}
 		if c := s.known[p.addr]; c != nil {
 			c.disconnected(now)
+		}
+		if a, ok := p.listenAddr(); ok && a != p.addr {
+			if c := s.known[a]; c != nil && c.linked {
+				c.disconnected(now)
+			}
 		}
 	}
 }

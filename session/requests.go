@@ -16,7 +16,7 @@ import (
 // that a fast peer gets its requests in batches: one write, and one wake-up
 // of its writer, per batch rather than per block received.
 func (s *Session) fillRequests(p *peerConn) {
-	if p.dead || !p.amInterested || s.table.Complete() {
+	if p.dead || !p.amInterested || !s.ready() || s.table.Complete() {
 		return
 	}
 	var allowed *piece.Bitfield
@@ -106,12 +106,7 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 	n := int64(len(m.Block))
 	p.downBytes += n
 	if _, ok := p.reqs[b]; !ok {
-		s.wasted += n
-		p.unrequested += n
-		if p.unrequested > maxUnrequested && 2*p.unrequested > p.downBytes {
-			return fmt.Errorf("%w: %d bytes of blocks we did not request", errProto, p.unrequested)
-		}
-		return nil
+		return s.unrequested(p, n)
 	}
 	delete(p.reqs, b)
 	s.table.Unrequest(b)
@@ -146,6 +141,17 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 		s.hashq <- hashJob{index: int(b.Index), blocks: blocks}
 	}
 	s.fillRequests(p)
+	return nil
+}
+
+// unrequested counts n bytes of a block we did not ask p for: wasted, and
+// beyond maxUnrequested (if over half of what it sent) a reason to drop p.
+func (s *Session) unrequested(p *peerConn, n int64) error {
+	s.wasted += n
+	p.unrequested += n
+	if p.unrequested > maxUnrequested && 2*p.unrequested > p.downBytes {
+		return fmt.Errorf("%w: %d bytes of blocks we did not request", errProto, p.unrequested)
+	}
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/unworkable/unworkable/metainfo"
 	"github.com/unworkable/unworkable/piece"
 	"github.com/unworkable/unworkable/storage"
 )
@@ -30,22 +31,7 @@ const resumeVersion = 1
 // resumePath is where the resume file of this torrent lives: a hidden file
 // in the output directory, named after the info hash.
 func (s *Session) resumePath() string {
-	return filepath.Join(s.cfg.Dir, ".unworkable-"+hex.EncodeToString(s.cfg.Meta.InfoHash[:])+".resume")
-}
-
-// restore establishes which pieces we have at start: from the resume file
-// when it matches the files exactly, else by hash-checking existing data.
-func (s *Session) restore(existed bool) error {
-	if !existed {
-		os.Remove(s.resumePath()) // stale: its files are gone
-		return nil
-	}
-	if n, ok := s.loadResume(); ok {
-		s.tr.printf("resume: %d pieces from %s", n, s.resumePath())
-		s.resumeLive = true
-		return nil
-	}
-	return s.check()
+	return filepath.Join(s.cfg.Dir, ".unworkable-"+hex.EncodeToString(s.hash[:])+".resume")
 }
 
 // loadResume reads and validates the resume file; ok is false when it is
@@ -57,7 +43,7 @@ func (s *Session) loadResume() (int, bool) {
 	}
 	var rs resumeState
 	if json.Unmarshal(data, &rs) != nil || rs.Version != resumeVersion ||
-		rs.InfoHash != hex.EncodeToString(s.cfg.Meta.InfoHash[:]) || rs.Pieces != s.table.NumPieces() {
+		rs.InfoHash != hex.EncodeToString(s.hash[:]) || rs.Pieces != s.table.NumPieces() {
 		return 0, false
 	}
 	bf, err := piece.FromBytes(rs.Have, rs.Pieces)
@@ -132,7 +118,7 @@ func (s *Session) saveResume() error {
 		return err
 	}
 	rs := resumeState{
-		Version: resumeVersion, InfoHash: hex.EncodeToString(s.cfg.Meta.InfoHash[:]),
+		Version: resumeVersion, InfoHash: hex.EncodeToString(s.hash[:]),
 		Pieces: s.table.NumPieces(), Have: s.table.Have().Bytes(), Files: st,
 	}
 	data, err := json.Marshal(rs)
@@ -149,12 +135,15 @@ func (s *Session) saveResume() error {
 // writeAtomic writes data to path through a temporary file in the same
 // directory, synced and renamed over path.
 func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".resume-*")
+	f, err := os.CreateTemp(filepath.Dir(path), ".unworkable-tmp-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -171,6 +160,53 @@ func writeAtomic(path string, data []byte) error {
 	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		d.Sync()
 		d.Close()
+	}
+	return nil
+}
+
+// metadataPath is where a magnet's metadata is kept once fetched: a hidden
+// .torrent in the output directory, named after the info hash, so that the
+// next run of the same magnet needs no peer to check and announce.
+func (s *Session) metadataPath() string {
+	return filepath.Join(s.cfg.Dir, ".unworkable-"+hex.EncodeToString(s.hash[:])+".torrent")
+}
+
+// loadMetadata returns the metadata an earlier run kept, or nil when there
+// is none or it is unusable (then it is fetched again). Like the resume
+// file it is never read through a symbolic link.
+func (s *Session) loadMetadata() *metainfo.MetaInfo {
+	data, err := readResume(s.metadataPath())
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			s.tr.printf("metadata: %v", err)
+		}
+		return nil
+	}
+	m, err := metainfo.Parse(data)
+	if err == nil && m.InfoHash != s.hash {
+		err = fmt.Errorf("info hash %x, want %x", m.InfoHash, s.hash)
+	}
+	if err != nil {
+		s.tr.printf("metadata: %s unusable, fetching again: %v", s.metadataPath(), err)
+		return nil
+	}
+	s.tr.printf("metadata: %d bytes from %s", len(m.InfoBytes), s.metadataPath())
+	if s.ann.tiers == nil {
+		s.ann = newAnnouncer(m.Trackers(), s.rng)
+	}
+	return m
+}
+
+// saveTorrent writes the torrent's metainfo as a .torrent file at path,
+// atomically: the info dictionary as received, the trackers and web seeds
+// of the command line or magnet.
+func (s *Session) saveTorrent(path string) error {
+	data, err := metainfo.EncodeTorrent(s.meta.InfoBytes, s.cfg.Trackers, s.cfg.WebSeeds)
+	if err != nil {
+		return fmt.Errorf("session: save %s: %w", path, err)
+	}
+	if err := writeAtomic(path, data); err != nil {
+		return fmt.Errorf("session: save %s: %w", path, err)
 	}
 	return nil
 }

@@ -1,20 +1,14 @@
-// Package session runs one torrent: it composes the leaf packages (metainfo,
-// peer, piece, storage, tracker) around a single event loop that owns all
-// torrent state. Peers, dialers, the tracker announcer and the hashers run in
-// their own goroutines and report to the loop over channels; none of them
-// touches the loop's fields, so the session has no mutex.
 package session
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/unworkable/unworkable/metainfo"
@@ -30,15 +24,22 @@ const eventQueue = 64
 
 // Config is what a session needs to run one torrent.
 type Config struct {
-	Meta     *metainfo.MetaInfo
-	Dir      string           // output directory; the torrent's name is created inside it
-	Listener net.Listener     // accepts incoming peers; nil means no incoming peers
-	Port     uint16           // the port announced to trackers (the listener's)
-	Peers    []netip.AddrPort // peers added by hand (--peer), redialled when lost
-	Seed     bool             // keep seeding after completion until ctx is done
-	MaxPeers int              // connected peers at most; 0 means DefaultMaxPeers
-	Trace    io.Writer        // timestamped trace lines; nil for none
-	Version  string           // for the peer id and the tracker user agent
+	// InfoHash names the torrent; with Meta set it is Meta.InfoHash.
+	InfoHash [20]byte
+	// Meta is the parsed .torrent, or nil for a magnet link: the session
+	// then finds the info dictionary in the output directory (kept by an
+	// earlier run) or fetches it from peers (BEP 9).
+	Meta        *metainfo.MetaInfo
+	Name        string           // display name until the info is known (a magnet's dn)
+	Trackers    [][]string       // tracker tiers; nil: Meta's
+	WebSeeds    []string         // BEP 19 web seeds of a magnet (ws), kept in a saved .torrent
+	Dir         string           // output directory; the torrent's name is created inside it
+	Peers       []netip.AddrPort // peers added by hand (--peer), redialled when lost
+	MagnetPeers []netip.AddrPort // a magnet's x.pe peers, redialled like --peer ones
+	SaveTorrent string           // write the metainfo to this file as a .torrent once known ("" none)
+	Seed        bool             // keep seeding after completion until ctx is done
+	MaxPeers    int              // connected peers at most; 0 means DefaultMaxPeers
+	Trace       io.Writer        // timestamped trace lines; nil for none
 	// Progress, if set, is called by the loop about once a second and once
 	// at the end with a snapshot. It must return quickly.
 	Progress func(Stats)
@@ -46,11 +47,9 @@ type Config struct {
 	// block (queue and drop instead).
 	OnEvent func(Event)
 
-	SeedRatio    float64       // with Seed: stop once uploaded >= SeedRatio * total size (0: never)
-	SeedTime     time.Duration // with Seed: stop after seeding this long (0: never)
-	Timeout      time.Duration // before completion: fail with ErrNoProgress after this long without progress (0: never)
-	UploadRate   int64         // bytes per second for all peers together (0: unlimited)
-	DownloadRate int64         // bytes per second for all peers together (0: unlimited)
+	SeedRatio float64       // with Seed: stop once uploaded >= SeedRatio * total size (0: never)
+	SeedTime  time.Duration // with Seed: stop after seeding this long (0: never)
+	Timeout   time.Duration // before completion: fail with ErrNoProgress after this long without progress (0: never)
 }
 
 // DefaultMaxPeers is the peer limit when Config.MaxPeers is 0, in line with
@@ -77,13 +76,34 @@ const (
 	maxChokes        = 50  // Choke messages from one peer between two rechokes (10 s); more: dropped
 )
 
+// phase is the stage a session's loop is in. A session starts in
+// phaseMetadata when it has no info dictionary, else in phaseCheck; every
+// phase ends on a signal like any other moment of the loop.
+type phase int
+
+const (
+	phaseMetadata phase = iota // no info dictionary yet: fetching it from peers (BEP 9)
+	phaseCheck                 // storage open, existing data being hash-checked
+	phaseTransfer              // downloading and seeding
+)
+
+// String names the phase for traces and Stats.
+func (ph phase) String() string {
+	return [...]string{"metadata", "checking", "transfer"}[ph]
+}
+
 // Session is one running torrent. Create it with New and drive it with Run.
 type Session struct {
 	cfg   Config
+	host  *Host
+	hash  [20]byte
+	phase phase
+
+	// The torrent, known from phaseCheck on (nil before).
+	meta  *metainfo.MetaInfo
 	info  *metainfo.Info
 	store *storage.Store
 	table *piece.Table
-	id    [20]byte
 
 	// Channels into the loop.
 	events    chan event
@@ -93,67 +113,77 @@ type Session struct {
 	hashq     chan hashJob
 	done      chan struct{}
 
-	// Owned by the loop goroutine.
-	peers      map[*peerConn]struct{}
-	byAddr     map[netip.AddrPort]*peerConn
-	known      map[netip.AddrPort]*candidate
-	bannedIDs  map[[20]byte]bool
-	halfOpen   int
-	ann        announcer
-	senders    map[int][]netip.AddrPort // who sent each block of an in-progress piece
-	suspects   map[int][]suspect        // block hashes of a piece that failed, by sender
-	strikes    map[netip.AddrPort]int
+	// The swarm, owned by the loop goroutine.
+	peers     map[*peerConn]struct{}
+	byAddr    map[netip.AddrPort]*peerConn
+	known     map[netip.AddrPort]*candidate // the address book (book.go)
+	bannedIDs map[[20]byte]bool
+	strikes   map[netip.AddrPort]int
+	halfOpen  int
+	ann       announcer
+
+	// Phase state, owned by the loop goroutine.
+	md  metaFetch  // phaseMetadata: the info dictionary being fetched (metadata.go)
+	chk checkState // phaseCheck: the start-up hash check (phase.go)
+
+	// Downloading, owned by the loop goroutine.
+	senders  map[int][]netip.AddrPort // who sent each block of an in-progress piece
+	suspects map[int][]suspect        // block hashes of a piece that failed, by sender
+	hashing  int
+	staged   int // blocks waiting in peers' runs, not yet written (stage.go)
+
+	// Uploading, owned by the loop goroutine.
+	lastChoke  time.Time
+	lastOptim  time.Time
+	optimistic *peerConn
+
+	// Counters and reporting, owned by the loop goroutine.
 	startLeft  int64
 	downloaded int64
 	uploaded   int64
 	wasted     int64
-	hashing    int
-	staged     int // blocks waiting in peers' runs, not yet written (stage.go)
-	lastChoke  time.Time
-	lastOptim  time.Time
-	optimistic *peerConn
 	rate       rates
-	resumeLive bool // the resume file on disk is still valid (no write since it was read)
-	finished   bool
 	started    time.Time
-	rng        *rand.Rand
-	tr         *tracer
-	err        error // fatal local error (storage): ends the run
-	hashers    sync.WaitGroup
 	lastReport time.Time
 	lastPeers  int
-	progressAt time.Time // last verified piece or stored block
+	progressAt time.Time // last verified piece or stored block (or the metadata)
 	completeAt time.Time
-	stopReason string
-	upLimit    *limiter
-	downLimit  *limiter
 
-	// acceptRefused counts incoming connections closed because
-	// maxPendingAccepts handshakes were in progress; written by the accept
-	// loop, read and reset by the loop's tick for the trace.
-	acceptRefused atomic.Int64
+	// The end of the run, owned by the loop goroutine.
+	resumeLive bool // the resume file on disk is still valid (no write since it was read)
+	finished   bool
+	stopReason string
+	err        error // fatal local error (storage, bad metadata): ends the run
+
+	rng     *rand.Rand
+	tr      *tracer
+	hashers sync.WaitGroup
 }
 
-// New opens the storage for cfg.Meta under cfg.Dir and prepares the session.
-// Errors here are local and fatal: an unusable output directory, a disk too
-// small for the files, files locked by another process.
-func New(cfg Config) (*Session, error) {
-	if cfg.Meta == nil {
-		return nil, errors.New("session: no metainfo")
+// New prepares a session of host h for cfg. It does no I/O: the output
+// directory is opened and checked by Run, so that a signal during a long
+// start-up check ends the run like a signal at any other time.
+func New(h *Host, cfg Config) (*Session, error) {
+	if cfg.Meta != nil {
+		cfg.InfoHash = cfg.Meta.InfoHash
+	}
+	if cfg.InfoHash == ([20]byte{}) {
+		return nil, errors.New("session: no info hash")
 	}
 	if cfg.MaxPeers <= 0 {
 		cfg.MaxPeers = DefaultMaxPeers
 	}
-	info := &cfg.Meta.Info
+	if cfg.Trackers == nil && cfg.Meta != nil {
+		cfg.Trackers = cfg.Meta.Trackers()
+	}
 	s := &Session{
 		cfg:       cfg,
-		info:      info,
-		id:        peer.GenPeerID(peerIDVersion(cfg.Version)),
+		host:      h,
+		hash:      cfg.InfoHash,
 		events:    make(chan event, eventQueue),
 		conns:     make(chan dialed, 16),
 		announced: make(chan announceResult, 1),
 		hashed:    make(chan hashResult, 64),
-		hashq:     make(chan hashJob, info.NumPieces()+1),
 		done:      make(chan struct{}),
 		peers:     map[*peerConn]struct{}{},
 		byAddr:    map[netip.AddrPort]*peerConn{},
@@ -164,49 +194,30 @@ func New(cfg Config) (*Session, error) {
 		strikes:   map[netip.AddrPort]int{},
 		rng:       rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		tr:        newTracer(cfg.Trace),
-		upLimit:   newLimiter(cfg.UploadRate),
-		downLimit: newLimiter(cfg.DownloadRate),
 	}
-	s.table = piece.NewTable(info.NumPieces(), info.PieceLength, info.Length, &piece.RarestFirst{Rand: s.rng})
-	s.ann = newAnnouncer(cfg.Meta.Trackers(), s.rng)
-	existed := anyFileExists(cfg.Dir, info.Files)
-	st, err := storage.Open(cfg.Dir, storageFiles(info.Files), storage.Options{})
-	if err != nil {
-		return nil, err
-	}
-	s.store = st
-	if err := s.restore(existed); err != nil {
-		st.Close()
-		return nil, err
-	}
+	s.ann = newAnnouncer(cfg.Trackers, s.rng)
 	return s, nil
 }
 
-// Run joins the swarm and drives the loop until the data is complete (or,
-// when seeding, until ctx is done). It returns nil on a clean finish,
-// ctx.Err() when interrupted before completion, or a fatal local error.
+// Run joins the swarm and drives the loop through its phases until the
+// data is complete (or, when seeding, until ctx is done). It returns nil
+// on a clean finish, ctx.Err() when interrupted, or a fatal local error.
 func (s *Session) Run(ctx context.Context) error {
 	s.started = time.Now()
 	s.progressAt = s.started
-	s.startLeft = s.table.Left()
-	if s.table.Complete() {
-		s.completeAt = s.started
-	}
-	s.startHashers()
-	if s.cfg.Listener != nil {
-		go s.acceptLoop(s.cfg.Listener)
-	}
+	s.host.register(s.hash, route{conns: s.conns, done: s.done})
 	for _, a := range s.cfg.Peers {
-		s.addCandidate(a, true)
+		s.addCandidate(a, srcManual)
 	}
-	s.tr.printf("start %s %x pieces=%d have=%d", s.info.Name, s.cfg.Meta.InfoHash, s.table.NumPieces(), s.table.Have().Count())
-	if s.table.Complete() && !s.cfg.Seed {
-		s.finish("completed") // nothing to do
+	for _, a := range s.cfg.MagnetPeers {
+		s.addCandidate(a, srcMagnet)
 	}
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
-	s.emit(EvStart, 0, "")
-	s.tick(time.Now())
+	s.begin()
+	if s.err == nil && !s.finished {
+		s.tick(time.Now())
+	}
 	for s.err == nil && !s.finished {
 		select {
 		case ev := <-s.events:
@@ -216,7 +227,7 @@ func (s *Session) Run(ctx context.Context) error {
 		case r := <-s.announced:
 			s.handleAnnounce(r)
 		case h := <-s.hashed:
-			s.pieceDone(h)
+			s.hashDone(h)
 		case now := <-tick.C:
 			s.tick(now)
 		case <-ctx.Done():
@@ -227,10 +238,26 @@ func (s *Session) Run(ctx context.Context) error {
 }
 
 // ID returns our peer id.
-func (s *Session) ID() [20]byte { return s.id }
+func (s *Session) ID() [20]byte { return s.host.id }
+
+// ready reports whether the torrent's pieces are known and checked: only
+// then are pieces requested, served and announced.
+func (s *Session) ready() bool { return s.phase == phaseTransfer }
+
+// name is the torrent's name: the info's, else the magnet's dn, else the
+// info hash in hex.
+func (s *Session) name() string {
+	switch {
+	case s.info != nil:
+		return s.info.Name
+	case s.cfg.Name != "":
+		return s.cfg.Name
+	}
+	return hex.EncodeToString(s.hash[:])
+}
 
 // tick runs the loop's periodic work: reap dead peers, time out requests,
-// top up requests, rechoke, dial and announce.
+// top up requests, rechoke, exchange peers and metadata, dial and announce.
 func (s *Session) tick(now time.Time) {
 	s.reap()
 	s.rate.update(now, s.downloaded, s.uploaded)
@@ -246,15 +273,21 @@ func (s *Session) tick(now time.Time) {
 		if now.Sub(p.lastSent) > keepAliveEvery {
 			s.send(p, &peer.Msg{KeepAlive: true})
 		}
-		s.expireRequests(p, now)
-		s.updateInterest(p)
-		s.fillRequests(p)
+		s.sendPex(p, now)
+		if s.ready() {
+			s.expireRequests(p, now)
+			s.updateInterest(p)
+			s.fillRequests(p)
+		}
+	}
+	if s.phase == phaseMetadata {
+		s.fetchMetadata(now)
 	}
 	if now.Sub(s.lastChoke) >= rechokeEvery {
 		s.rechoke(now)
 	}
 	s.fillSlots(now)
-	if n := s.acceptRefused.Swap(0); n > 0 {
+	if n := s.host.acceptRefused.Swap(0); n > 0 {
 		s.tr.printf("refuse incoming: %d connection(s) over %d pending handshakes", n, maxPendingAccepts)
 	}
 	s.dialMore(now)
@@ -264,11 +297,14 @@ func (s *Session) tick(now time.Time) {
 }
 
 // checkStop ends the session when a stop condition holds: the seed ratio or
-// seed time reached, or no progress for Config.Timeout before completion.
+// seed time reached, or no progress for Config.Timeout before completion
+// (the wait for the metadata included; not the start-up check, which is
+// progress of its own).
 func (s *Session) checkStop(now time.Time) {
 	c := &s.cfg
 	switch {
-	case !s.table.Complete():
+	case s.phase == phaseCheck:
+	case !s.ready() || !s.table.Complete():
 		if c.Timeout > 0 && now.Sub(s.progressAt) >= c.Timeout {
 			s.stopReason = "timeout"
 			s.fail(ErrNoProgress)
@@ -314,22 +350,28 @@ func (s *Session) emitStopped(cause error) {
 
 // shutdown stops every goroutine, syncs the data, writes the resume file and
 // sends the stopped announce. cause is what ended the run (nil when done).
+// A run stopped before its start-up check finished writes no resume file:
+// the next run checks again.
 func (s *Session) shutdown(cause error) error {
 	s.tr.printf("shutdown %v", cause)
+	s.host.unregister(s.hash)
 	if cause == nil {
 		s.drain(2 * time.Second)
 	}
 	close(s.done)
-	if s.cfg.Listener != nil {
-		s.cfg.Listener.Close()
-	}
+	s.host.conns.Add(-int64(len(s.peers)))
 	for p := range s.peers {
 		p.conn.Close()
 	}
 	s.hashers.Wait() // they read through the mappings Close unmaps
-	err := s.saveResume()
-	if cerr := s.store.Close(); err == nil {
-		err = cerr
+	var err error
+	if s.store != nil {
+		if s.ready() {
+			err = s.saveResume()
+		}
+		if cerr := s.store.Close(); err == nil {
+			err = cerr
+		}
 	}
 	s.stoppedAnnounce()
 	s.report(true)

@@ -89,7 +89,7 @@ func startSeeder(t testing.TB, m *metainfo.MetaInfo, dir string) netip.AddrPort 
 // download runs a leeching session against peers until it returns.
 func download(t testing.TB, m *metainfo.MetaInfo, dir string, tr *traceBuf, peers ...netip.AddrPort) error {
 	t.Helper()
-	s, err := New(Config{Meta: m, Dir: dir, Peers: peers, Trace: tr})
+	s, err := New(NewHost(HostConfig{Version: "test"}), Config{Meta: m, Dir: dir, Peers: peers, Trace: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestCorruptSeederIsBanned(t *testing.T) {
 // writeFullResume makes a resume file claiming every piece of dir's data.
 func writeFullResume(t *testing.T, m *metainfo.MetaInfo, dir string) {
 	t.Helper()
-	s, err := New(Config{Meta: m, Dir: dir})
+	s, err := openSession(t, Config{Meta: m, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,5 +221,35 @@ func writeFullResume(t *testing.T, m *metainfo.MetaInfo, dir string) {
 	if err := s.saveResume(); err != nil {
 		t.Fatal(err)
 	}
-	s.store.Close()
+	s.close()
+}
+
+// openSession makes a session of a host without a listener and takes it
+// through its start-up check on the test goroutine (no loop runs), for
+// tests that drive its methods directly. close releases it.
+func openSession(t testing.TB, cfg Config) (*Session, error) {
+	t.Helper()
+	s, err := New(NewHost(HostConfig{Version: "test"}), cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.enterCheck(cfg.Meta)
+	for s.err == nil && s.phase == phaseCheck {
+		s.hashDone(<-s.hashed)
+	}
+	if s.err != nil {
+		s.close()
+		return nil, s.err
+	}
+	return s, nil
+}
+
+// close stops the hashers of a session from openSession and closes its
+// storage.
+func (s *Session) close() {
+	close(s.done)
+	s.hashers.Wait()
+	if s.store != nil {
+		s.store.Close()
+	}
 }

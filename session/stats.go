@@ -18,7 +18,17 @@ type Stats struct {
 	Elapsed          time.Duration
 	Complete, Final  bool // Final: the last report, after shutdown
 	StartLeft        int64
+	Phase            string          // "metadata", "checking" or "transfer"
+	Checked          int             // checking: pieces hashed so far
+	MetaPeers        int             // metadata: peers offering the info dictionary
+	MetaSize         int             // metadata: its size in bytes, 0 until a peer offers it
+	MetaHave         int             // metadata: bytes of it received
+	Sources          [numSources]int // connected peers by the source of their address
 }
+
+// SourceName is the name of the source of Stats.Sources[i], as in the
+// JSON progress event's peers_by_source.
+func SourceName(i int) string { return source(i).String() }
 
 // ewma is an exponentially weighted rate in bytes per second, fed with a
 // running byte counter.
@@ -57,18 +67,25 @@ func (r *rates) update(now time.Time, down, up int64) {
 // stats takes a snapshot of the session.
 func (s *Session) stats(final bool) Stats {
 	st := Stats{
-		Name: s.info.Name, Pieces: s.table.NumPieces(), Have: s.table.Have().Count(),
-		Total: s.info.Length, Left: s.table.Left(), StartLeft: s.startLeft,
+		Name: s.name(), StartLeft: s.startLeft, Phase: s.phase.String(),
 		Downloaded: s.downloaded, Uploaded: s.uploaded, Wasted: s.wasted,
 		DownRate: s.rate.down.rate, UpRate: s.rate.up.rate,
-		Elapsed: time.Since(s.started), Complete: s.table.Complete(), Final: final,
+		Elapsed: time.Since(s.started), Final: final,
+		MetaPeers: s.md.peers, MetaSize: s.md.size, MetaHave: s.md.have,
+	}
+	if s.table != nil {
+		st.Pieces, st.Have = s.table.NumPieces(), s.table.Have().Count()
+		st.Total, st.Left = s.info.Length, s.table.Left()
+		st.Complete = s.ready() && s.table.Complete()
+		st.Checked = st.Pieces - s.chk.left
 	}
 	for p := range s.peers {
 		if p.dead {
 			continue
 		}
 		st.Peers++
-		if p.has.Full() {
+		st.Sources[p.src]++
+		if s.ready() && p.has.Full() {
 			st.Seeds++
 		}
 	}
@@ -77,7 +94,9 @@ func (s *Session) stats(final bool) Stats {
 
 // report sends a snapshot to Config.Progress and a progress event, about
 // once a second (and always for the final one); a change in the number of
-// peers is an event of its own.
+// peers is an event of its own. Events come only after start: before it
+// the meter shows the metadata fetch and the check, and metadata events
+// tell scripts about the fetch.
 func (s *Session) report(final bool) {
 	now := time.Now()
 	if !final && now.Sub(s.lastReport) < time.Second {
@@ -87,6 +106,9 @@ func (s *Session) report(final bool) {
 	st := s.stats(final)
 	if s.cfg.Progress != nil {
 		s.cfg.Progress(st)
+	}
+	if !s.ready() {
+		return // before start: the meter only (and metadata events)
 	}
 	if st.Peers != s.lastPeers {
 		s.lastPeers = st.Peers

@@ -111,6 +111,10 @@ func (s *Session) rechoke(now time.Time) {
 	s.lastChoke = now
 	for p := range s.peers {
 		p.chokes, p.rejected = 0, 0 // the storm and flood counters start over
+		p.ext.metaAsked = 0
+	}
+	if !s.ready() {
+		return // nothing to upload yet
 	}
 	var cands []*peerConn
 	for p := range s.peers {
@@ -160,6 +164,9 @@ func (s *Session) sortByRate(ps []*peerConn) {
 // rechokeEvery for the seeder: 8 leechers of ours finished in two waves,
 // 4 at about 4 s and 4 at about 10 s.
 func (s *Session) fillSlots(now time.Time) {
+	if !s.ready() {
+		return
+	}
 	used := 0
 	var cands []*peerConn
 	for p := range s.peers {

@@ -12,11 +12,11 @@ import (
 // and that no more than uploadSlots+1 interested peers are ever unchoked.
 func TestFillSlots(t *testing.T) {
 	m := makeTorrent(t, t.TempDir(), []int64{1 << 20}, 1<<18)
-	s, err := New(Config{Meta: m, Dir: t.TempDir()})
+	s, err := openSession(t, Config{Meta: m, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.store.Close()
+	defer s.close()
 	add := func(rate float64, choked bool) *peerConn {
 		p := &peerConn{out: make(chan *peer.Msg, 8), amChoking: choked, peerInterested: true}
 		p.down.rate = rate

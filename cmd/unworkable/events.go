@@ -36,6 +36,12 @@ type jsonEvent struct {
 	Piece      *int    `json:"piece,omitempty"`   // piece_failed
 	Reason     string  `json:"reason,omitempty"`  // stopped
 	Message    string  `json:"message,omitempty"` // error
+
+	PeersBySource map[string]int `json:"peers_by_source,omitempty"` // progress
+	State         string         `json:"state,omitempty"`           // metadata: fetching, received
+	MetaPeers     *int           `json:"metadata_peers,omitempty"`  // metadata
+	MetaSize      *int           `json:"metadata_size,omitempty"`   // metadata
+	MetaHave      *int           `json:"metadata_have,omitempty"`   // metadata
 }
 
 // rfc3339Milli is RFC 3339 with milliseconds.
@@ -59,6 +65,16 @@ func encodeEvent(ev session.Event) []byte {
 		j.Reason = ev.Reason
 	case session.EvError:
 		j.Message = ev.Reason
+	case session.EvProgress:
+		j.PeersBySource = map[string]int{}
+		for i, n := range st.Sources {
+			if n > 0 {
+				j.PeersBySource[session.SourceName(i)] = n
+			}
+		}
+	case session.EvMetadata:
+		j.State = ev.Reason
+		j.MetaPeers, j.MetaSize, j.MetaHave = &st.MetaPeers, &st.MetaSize, &st.MetaHave
 	}
 	b, err := json.Marshal(j)
 	if err != nil {

@@ -127,3 +127,120 @@ func TestInfoHostile(t *testing.T) {
 		t.Errorf("no torrent: exit status %d, want 2", code)
 	}
 }
+
+// TestInfoMagnet shows what a magnet link says, without any network, in
+// both forms: a link with every key, and a bare one.
+func TestInfoMagnet(t *testing.T) {
+	dir := t.TempDir()
+	const hash = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a"
+	link := "magnet:?xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK&dn=Some+Name%20(2024)" +
+		"&tr=udp%3A%2F%2Ft1.example%3A1337%2Fannounce&tr=http://t2.example/announce&tr=http://t2.example/announce" +
+		"&ws=http://seed.example/d/&x.pe=10.0.0.1:6881&x.pe=%5B::1%5D:6881&so=0,2,4-6&xl=123&kt=x"
+	canonical := "magnet:?xt=urn:btih:" + hash + "&dn=Some+Name+%282024%29" +
+		"&tr=udp%3A%2F%2Ft1.example%3A1337%2Fannounce&tr=http%3A%2F%2Ft2.example%2Fannounce" +
+		"&ws=http%3A%2F%2Fseed.example%2Fd%2F&x.pe=10.0.0.1%3A6881&x.pe=%5B%3A%3A1%5D%3A6881&so=0,2,4-6"
+
+	code, stdout, stderr := runOurs(t, dir, "info", "--json", link)
+	if code != 0 {
+		t.Fatalf("info --json: exit status %d: %s", code, stderr)
+	}
+	if strings.Count(strings.TrimSpace(stdout), "\n") != 0 {
+		t.Errorf("--json: not one line:\n%s", stdout)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	want := map[string]any{
+		"name": "Some Name (2024)", "info_hash": hash, "magnet": canonical,
+		"trackers":  []any{[]any{"udp://t1.example:1337/announce"}, []any{"http://t2.example/announce"}},
+		"web_seeds": []any{"http://seed.example/d/"}, "peers": []any{"10.0.0.1:6881", "[::1]:6881"},
+		"select":   []any{[]any{0.0, 0.0}, []any{2.0, 2.0}, []any{4.0, 6.0}},
+		"metadata": false,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("--json:\n got %v\nwant %v", got, want)
+	}
+
+	code, stdout, stderr = runOurs(t, dir, "info", link)
+	if code != 0 {
+		t.Fatalf("info: exit status %d: %s", code, stderr)
+	}
+	wantText := "" +
+		"name:          Some Name (2024)\n" +
+		"info hash:     " + hash + "\n" +
+		"magnet:        " + canonical + "\n" +
+		"trackers:      tier 1: udp://t1.example:1337/announce\n" +
+		"               tier 2: http://t2.example/announce\n" +
+		"web seeds:     http://seed.example/d/\n" +
+		"peers:         10.0.0.1:6881\n" +
+		"               [::1]:6881\n" +
+		"select:        0,2,4-6\n"
+	if stdout != wantText {
+		t.Errorf("text form:\n got %q\nwant %q", stdout, wantText)
+	}
+
+	bare := "MAGNET:?xt=urn:btih:" + strings.ToUpper(hash)
+	code, stdout, stderr = runOurs(t, dir, "info", bare)
+	wantText = "" +
+		"name:          (unknown until the metadata arrives)\n" +
+		"info hash:     " + hash + "\n" +
+		"magnet:        magnet:?xt=urn:btih:" + hash + "\n" +
+		"trackers:      none\n"
+	if code != 0 || stdout != wantText {
+		t.Errorf("bare link: exit status %d, stderr %q\n got %q\nwant %q", code, stderr, stdout, wantText)
+	}
+	code, stdout, stderr = runOurs(t, dir, "info", "--json", bare)
+	want = map[string]any{"info_hash": hash, "magnet": "magnet:?xt=urn:btih:" + hash,
+		"trackers": []any{}, "web_seeds": []any{}, "peers": []any{}, "metadata": false}
+	got = nil
+	if err := json.Unmarshal([]byte(stdout), &got); code != 0 || err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("bare link --json: exit status %d, %v, stderr %q\n got %v\nwant %v", code, err, stderr, got, want)
+	}
+
+	code, stdout, _ = runOurs(t, dir, "info", "--help")
+	if code != 0 || !strings.Contains(stdout, "unworkable info [--json] FILE.torrent|MAGNET") {
+		t.Errorf("--help: exit status %d:\n%s", code, stdout)
+	}
+}
+
+// TestInfoMagnetHostile checks that a name with a non-printable character
+// is quoted in the text form and exact in JSON, and that bad links (control
+// characters included) exit 3 with an error that reaches the terminal
+// without them.
+func TestInfoMagnetHostile(t *testing.T) {
+	dir := t.TempDir()
+	const hash = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a"
+	link := "magnet:?xt=urn:btih:" + hash + "&dn=%E2%80%AEgpj.exe" // U+202E turns the text around
+	code, stdout, stderr := runOurs(t, dir, "info", link)
+	if code != 0 || strings.Contains(stdout, "\u202e") || !strings.Contains(stdout, `name:          "\u202egpj.exe"`) {
+		t.Errorf("exit status %d, stderr %q, output %q", code, stderr, stdout)
+	}
+	code, stdout, _ = runOurs(t, dir, "info", "--json", link)
+	var got magnetInfo
+	if err := json.Unmarshal([]byte(stdout), &got); code != 0 || err != nil || got.Name != "\u202egpj.exe" {
+		t.Errorf("--json: exit status %d, %v, %+v", code, err, got)
+	}
+
+	for _, tt := range []struct{ name, link, want string }{
+		{"ESC in dn", "magnet:?xt=urn:btih:" + hash + "&dn=%1B%5B2J", "dn: \"\\x1b[2J\" holds control character U+001B"},
+		{"CRLF in tr", "magnet:?xt=urn:btih:" + hash + "&tr=http://t/%0D%0AHost:+x", "holds control character U+000D"},
+		{"raw ESC in dn", "magnet:?xt=urn:btih:" + hash + "&dn=\x1b[2J", "holds control character U+001B"},
+		{"short hash", "magnet:?xt=urn:btih:" + hash[:39], "info hash: 39 characters, want 40 hex or 32 base32"},
+		{"btmh only", "magnet:?xt=urn:btmh:1220" + strings.Repeat("ab", 32), "v2-only magnet links (urn:btmh) are not supported"},
+		{"no xt", "magnet:?dn=x", "no info hash"},
+		{"no ?", "magnet:xt=urn:btih:" + hash, "not a magnet URI"},
+		{"bad peer", "magnet:?xt=urn:btih:" + hash + "&x.pe=10.0.0.1:0", "port \"0\" not in 1-65535"},
+		{"bad select", "magnet:?xt=urn:btih:" + hash + "&so=3-1", "so: range \"3-1\": 3 is after 1"},
+	} {
+		for _, args := range [][]string{{"info", tt.link}, {"info", "--json", tt.link}} {
+			code, stdout, stderr := runOurs(t, dir, args...)
+			if code != 3 || stdout != "" || !strings.HasPrefix(stderr, "unworkable: info: metainfo: magnet: ") ||
+				!strings.Contains(stderr, tt.want) || strings.ContainsAny(stderr, "\x1b\r") ||
+				strings.Count(stderr, "\n") != 1 {
+				t.Errorf("%s %v: exit status %d, stdout %q, stderr %q; want 3 and an error with %q",
+					tt.name, args[:len(args)-1], code, stdout, stderr, tt.want)
+			}
+		}
+	}
+}

@@ -55,18 +55,21 @@ type options struct {
 	quiet        bool
 	log          string
 	status       statusAddr // network "" when not asked for
-	torrent      string
+	saveTorrent  string
+	torrent      string // a .torrent path or a magnet URI
 }
 
 const usageText = `usage: unworkable [-sq] [-p port] [--bind addr] [-o dir] [-t tracefile] [--log file]
                   [--json] [-g addr] [--seed-ratio r] [--seed-time d] [--timeout d]
-                  [--upload-rate r] [--download-rate r] [--peer host:port]... FILE.torrent
+                  [--upload-rate r] [--download-rate r] [--peer host:port]...
+                  [--save-torrent file] FILE.torrent|MAGNET
        unworkable create [-f] [-a URL]... [-w URL]... [-l piece-length] [--private] [-c comment] [-o out.torrent] PATH
-       unworkable info [--json] FILE.torrent
+       unworkable info [--json] FILE.torrent|MAGNET
        unworkable verify [-o dir] [--json] FILE.torrent
 
-Download the data of FILE.torrent into dir, uploading to other peers meanwhile,
-and exit 0 when it is complete. With -s keep seeding until interrupted, or
+Download the data of FILE.torrent, or of a magnet link ('magnet:?xt=urn:btih:...',
+whose metadata is fetched from peers and kept in dir), into dir, uploading to
+other peers meanwhile, and exit 0 when it is complete. With -s keep seeding until interrupted, or
 until --seed-ratio or --seed-time is reached (either one implies -s).
 Rates are bytes per second with an optional k, M or G (binary) suffix.
 
@@ -97,6 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (o options, help, showVersion b
 	fs.StringVar(&o.log, "log", "", "log start, peers, failures, completion and errors to this `file` (reopened on SIGHUP)")
 	fs.StringVarP(&status, "status", "g", "", "serve the JSON events on this unix socket `path` or loopback host:port")
 	fs.BoolVar(&public, "status-public", false, "allow a non-loopback IP address for --status")
+	fs.StringVar(&o.saveTorrent, "save-torrent", "", "write the torrent's metainfo (a magnet's, once fetched) to this .torrent `file`")
 	fs.BoolVarP(&help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	if err = fs.Parse(args); err != nil || help || showVersion {
@@ -106,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (o options, help, showVersion b
 	o.seed = o.seed || o.seedRatio > 0 || o.seedTime > 0
 	switch {
 	case fs.NArg() != 1:
-		err = errors.New("exactly one .torrent file expected")
+		err = errors.New("exactly one .torrent file or magnet link expected")
 	case o.maxPeers < 1:
 		err = errors.New("--max-peers must be at least 1")
 	case o.seedRatio < 0 || math.IsNaN(o.seedRatio) || math.IsInf(o.seedRatio, 0):
@@ -175,8 +179,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 const jsonFlushWait = 10 * time.Second
 
 // download runs one torrent to completion (or until interrupted when
-// seeding).
+// seeding). Signals are caught from the start: the session's phases
+// (metadata, check, transfer) all end cleanly on one.
 func download(o options, stdout, stderr io.Writer) (err error) {
+	ctx, stop := signalContext()
+	defer stop()
 	lg, err := newEventLog(o.log)
 	if err != nil {
 		return withCode(exitIO, err)
@@ -187,9 +194,9 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 		}
 		lg.close()
 	}()
-	m, err := metainfo.Load(o.torrent)
+	cfg, err := target(o.torrent)
 	if err != nil {
-		return codef(exitTorrent, "%s: %w", o.torrent, err)
+		return err
 	}
 	peers, err := resolvePeers(o.peers)
 	if err != nil {
@@ -202,7 +209,12 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	defer ln.Close() // the session closes it too; this is for the early returns
+	host := session.NewHost(session.HostConfig{
+		Listener: ln, Port: port, Version: version, MaxConns: o.maxPeers,
+		UploadRate: o.uploadRate, DownloadRate: o.downloadRate,
+	})
+	host.Start()
+	defer host.Close()
 	var trace io.Writer
 	if o.trace != "" {
 		f, err := os.OpenFile(o.trace, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -224,6 +236,9 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 		out = newLineQueue(stdout)
 	}
 	onEvent := func(ev session.Event) {
+		if ev.Type == session.EvStart {
+			tuneTransfer() // past the start-up check
+		}
 		lg.event(ev)
 		if out == nil && status == nil {
 			return
@@ -240,18 +255,13 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	if o.quiet || o.json {
 		meter = newMeter(nil, nil, false)
 	}
-	s, err := session.New(session.Config{
-		Meta: m, Dir: o.dir, Listener: ln, Port: port, Peers: peers, Seed: o.seed,
-		MaxPeers: o.maxPeers, Trace: trace, Version: version, Progress: meter.update,
-		OnEvent: onEvent, SeedRatio: o.seedRatio, SeedTime: o.seedTime, Timeout: o.timeout,
-		UploadRate: o.uploadRate, DownloadRate: o.downloadRate,
-	})
+	cfg.Dir, cfg.Peers, cfg.Seed, cfg.MaxPeers, cfg.Trace = o.dir, peers, o.seed, o.maxPeers, trace
+	cfg.Progress, cfg.OnEvent, cfg.SaveTorrent = meter.update, onEvent, o.saveTorrent
+	cfg.SeedRatio, cfg.SeedTime, cfg.Timeout = o.seedRatio, o.seedTime, o.timeout
+	s, err := session.New(host, cfg)
 	if err != nil {
-		return withCode(exitIO, err)
+		return withCode(exitError, err)
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	tuneTransfer()
 	err = s.Run(ctx)
 	final := meter.finish()
 	if out != nil && !out.close(jsonFlushWait) {
@@ -264,9 +274,41 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 		}
 		return codef(exitInterrupt, "interrupted before the download completed")
 	case errors.Is(err, session.ErrNoProgress):
+		if final.Phase == "metadata" {
+			return codef(exitTimeout, "no metadata from any peer for %v (--timeout)", o.timeout)
+		}
 		return codef(exitTimeout, "no progress for %v (--timeout)", o.timeout)
+	case errors.Is(err, session.ErrBadMetadata):
+		return withCode(exitTorrent, err)
 	}
 	return withCode(exitIO, err)
+}
+
+// target turns the torrent argument, a .torrent path or a magnet URI, into
+// the start of a session's configuration. A bad one is exit 3.
+func target(arg string) (session.Config, error) {
+	if !metainfo.IsMagnet(arg) {
+		m, err := metainfo.Load(arg)
+		if err != nil {
+			return session.Config{}, codef(exitTorrent, "%s: %w", arg, err)
+		}
+		return session.Config{Meta: m}, nil
+	}
+	mg, err := metainfo.ParseMagnet(arg)
+	if err != nil {
+		return session.Config{}, withCode(exitTorrent, err)
+	}
+	var peers []netip.AddrPort
+	for _, hp := range mg.Peers {
+		a, err := net.ResolveTCPAddr("tcp", hp)
+		if err != nil {
+			return session.Config{}, codef(exitTorrent, "magnet: x.pe %s: %w", hp, err)
+		}
+		peers = append(peers, a.AddrPort())
+	}
+	return session.Config{
+		InfoHash: mg.InfoHash, Name: mg.Name, Trackers: mg.Trackers, WebSeeds: mg.WebSeeds, MagnetPeers: peers,
+	}, nil
 }
 
 // signalContext returns a context cancelled by the first SIGINT or SIGTERM;

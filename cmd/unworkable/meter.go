@@ -62,6 +62,38 @@ func (m *meter) finish() session.Stats {
 // progressLine formats "name  45%  123.4MiB  12.3MiB/s  01:02 ETA  5 peers"
 // fitted to width columns (the name is shortened first).
 func progressLine(st session.Stats, width int) string {
+	var tail string
+	switch st.Phase {
+	case "metadata":
+		tail = fmt.Sprintf(" fetching metadata from %d of %d peers %s", st.MetaPeers, st.Peers, metaPercent(st))
+	case "checking":
+		tail = fmt.Sprintf(" checking %d/%d pieces", st.Checked, st.Pieces)
+	default:
+		tail = transferTail(st)
+	}
+	name := st.Name
+	room := width - len(tail) - 1
+	if room < 4 {
+		room = 4
+	}
+	if len(name) > room {
+		name = name[:room-1] + "~"
+	}
+	return fmt.Sprintf("%-*s%s", room, name, tail)
+}
+
+// metaPercent is how much of the metadata arrived, "" before its size is
+// known.
+func metaPercent(st session.Stats) string {
+	if st.MetaSize == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%3.0f%%", 100*float64(st.MetaHave)/float64(st.MetaSize))
+}
+
+// transferTail is the part of the progress line after the name while
+// downloading or seeding.
+func transferTail(st session.Stats) string {
 	pct := 100.0
 	if st.Total > 0 {
 		pct = 100 * float64(st.Total-st.Left) / float64(st.Total)
@@ -77,15 +109,7 @@ func progressLine(st session.Stats, width int) string {
 	if st.Complete {
 		tail = fmt.Sprintf(" %3.0f%% %9s up %9s/s %s %3d peers", pct, size(st.Total), size(int64(st.UpRate)), eta, st.Peers)
 	}
-	name := st.Name
-	room := width - len(tail) - 1
-	if room < 4 {
-		room = 4
-	}
-	if len(name) > room {
-		name = name[:room-1] + "~"
-	}
-	return fmt.Sprintf("%-*s%s", room, name, tail)
+	return tail
 }
 
 // summaryLine is the one line printed at the end.
