@@ -24,6 +24,7 @@ type extState struct {
 	client   string           // its "v"
 	port     uint16           // its listen port ("p"), 0 if unknown
 	metaSize int64            // its "metadata_size", 0 if unknown
+	reqq     int              // its "reqq": our requests it queues at most, 0 if unknown
 
 	metaOut     int  // our metadata requests outstanding at it
 	metaRejects int  // its rejects of our metadata requests
@@ -66,8 +67,8 @@ func (s *Session) onExtended(p *peerConn, m *peer.Msg) error {
 	return nil
 }
 
-// onExtHandshake takes a peer's BEP 10 handshake (a later one replaces
-// it). A peer that connected to us and names its listen port becomes an
+// onExtHandshake takes a peer's BEP 10 handshake (a later one updates
+// what it holds); its reqq bounds our pipeline to it (retune). A peer that connected to us and names its listen port becomes an
 // address we may give to others and dial again.
 func (s *Session) onExtHandshake(p *peerConn, payload []byte) error {
 	hs, err := peer.ParseExtHandshake(payload)
@@ -75,7 +76,19 @@ func (s *Session) onExtHandshake(p *peerConn, payload []byte) error {
 		return fmt.Errorf("%w: %v", errProto, err)
 	}
 	e := &p.ext
-	e.ids, e.client, e.port, e.metaSize = hs.M, hs.V, hs.P, hs.MetadataSize
+	if e.ids == nil {
+		e.ids = map[string]uint8{}
+	}
+	for name, id := range hs.M { // BEP 10: a later handshake updates the names it holds
+		e.ids[name] = id
+	}
+	e.client, e.metaSize = hs.V, hs.MetadataSize
+	if hs.P != 0 {
+		e.port = hs.P
+	}
+	if hs.Reqq > 0 {
+		e.reqq = hs.Reqq
+	}
 	s.tr.printf("ext %s v=%q p=%d metadata_size=%d metadata=%d pex=%d", p.addr, hs.V, hs.P,
 		hs.MetadataSize, hs.M[peer.ExtMetadata], hs.M[peer.ExtPex])
 	if p.incoming && hs.P != 0 {

@@ -84,10 +84,15 @@ func (s *Session) expireRequests(p *peerConn, now time.Time) {
 
 // retune sets p's pipeline depth from its download rate: enough blocks in
 // flight to cover about a second of transfer, as the BitTorrent spec
-// suggests, between minDepth and maxDepth.
+// suggests, between minDepth and maxDepth, and never beyond the requests
+// the peer said it queues (BEP 10 reqq).
 func (p *peerConn) retune() {
 	want := int(p.down.rate/piece.BlockSize) + minDepth
-	p.depth = max(minDepth, min(maxDepth, want))
+	top := maxDepth
+	if p.ext.reqq > 0 {
+		top = min(top, max(p.ext.reqq, 2))
+	}
+	p.depth = max(min(minDepth, top), min(top, want))
 }
 
 // maxUnrequested is how many bytes of unrequested blocks a peer may send

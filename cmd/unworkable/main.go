@@ -69,8 +69,10 @@ const usageText = `usage: unworkable [-sq] [-p port] [--bind addr] [-o dir] [-t 
 
 Download the data of FILE.torrent, or of a magnet link ('magnet:?xt=urn:btih:...',
 whose metadata is fetched from peers and kept in dir), into dir, uploading to
-other peers meanwhile, and exit 0 when it is complete. With -s keep seeding until interrupted, or
-until --seed-ratio or --seed-time is reached (either one implies -s).
+other peers meanwhile, and exit 0 when it is complete. With -s keep seeding
+until interrupted, or until --seed-ratio or --seed-time is reached (either
+one implies -s). Peers come from trackers, --peer, the magnet link, incoming
+connections and peer exchange.
 Rates are bytes per second with an optional k, M or G (binary) suffix.
 
 Options:
