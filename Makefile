@@ -5,7 +5,8 @@
 #                       go test -race ./... (includes the interop and hostile
 #                       suites), then each fuzz target briefly
 #   make demo           a two-instance loopback download of a random payload
-#   make bench          Go benchmarks, then the loopback comparison (needs shared/bench)
+#   make bench          Go benchmarks, magnet start-up beside aria2c, then the
+#                       loopback comparison (needs shared/bench)
 #   make fuzz           each fuzz target for FUZZTIME (default 30s)
 #   make fuzz-ci        each fuzz target for 100,000 inputs (part of make test)
 #   make install        binary and man page below $(DESTDIR)$(PREFIX)

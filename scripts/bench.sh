@@ -4,7 +4,10 @@
 # 1. The Go benchmarks of every package (wire encode/decode, piece picking,
 #    hashing, storage writes and reads through the mapping), with
 #    allocations.
-# 2. The loopback comparison against other clients, through the team's
+# 2. How fast a magnet download gets going (scripts/magnet-bench.sh): the
+#    time to the metadata and to the first verified piece, ours beside
+#    aria2c, from our seeder on loopback.
+# 3. The loopback comparison against other clients, through the team's
 #    harness (shared/bench/swarm.sh, not part of this repository): our
 #    client as a leecher beside aria2c (and, when installed, ctorrent,
 #    transmission-cli, the anacrolix CLI and qbittorrent-nox) with a
@@ -18,7 +21,8 @@
 #   scripts/bench.sh                 (or: make bench)
 #   SWARM=/path/to/swarm.sh ...      the harness (default ../shared/bench/swarm.sh)
 #   BENCH_MIB=2048 BENCH_REPS=3 ...  payload size and repetitions (1024, 3)
-#   BENCH_GO=0 / BENCH_SWARM=0 ...   leave out one of the two steps
+#   MAGNET_REPS=5 ...                runs per client of the magnet step (5)
+#   BENCH_GO=0 / BENCH_MAGNET=0 / BENCH_SWARM=0 ...   leave out one of the steps
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 GO=${GO:-go}
@@ -29,6 +33,10 @@ REPS=${BENCH_REPS:-3}
 if [[ ${BENCH_GO:-1} == 1 ]]; then
   echo "== Go benchmarks"
   "$GO" test -run '^$' -bench . -benchmem ./...
+fi
+if [[ ${BENCH_MAGNET:-1} == 1 ]]; then
+  echo "== magnet start-up"
+  scripts/magnet-bench.sh
 fi
 [[ ${BENCH_SWARM:-1} == 1 ]] || exit 0
 

@@ -31,7 +31,7 @@ func (s *Session) begin() {
 		s.enterCheck(m)
 		return
 	}
-	s.tr.printf("start %s %x: fetching metadata", s.name(), s.hash)
+	s.tr.printf("start %x: fetching metadata (dn %q)", s.hash, s.cfg.Name)
 	s.emit(EvMetadata, 0, "fetching")
 }
 
