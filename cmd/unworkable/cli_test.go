@@ -49,7 +49,11 @@ func hasErrorLine(s string) bool {
 	return false
 }
 
-// TestCLI checks help, version and the exit status of bad command lines.
+// magnetHex is a well-formed magnet link for TestCLI to spoil.
+const magnetHex = "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"
+
+// TestCLI checks help, version and the exit status of bad command lines
+// and bad magnet links.
 func TestCLI(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.torrent")
@@ -81,6 +85,14 @@ func TestCLI(t *testing.T) {
 		{"garbage torrent", []string{"-p", port, "-o", out, garbage}, 3, nil, true},
 		{"torrent without pieces", []string{"-p", port, "-o", out, noPieces}, 3, nil, true},
 		{"create without path", []string{"create", "-o", filepath.Join(dir, "x.torrent")}, 2, nil, false},
+		{"help names magnets", []string{"--help"}, 0, []string{"MAGNET", "--save-torrent"}, false},
+		{"magnet without hash", []string{"-p", port, "-o", out, "magnet:?dn=x"}, 3, nil, true},
+		{"magnet short hash", []string{"-p", port, "-o", out, "magnet:?xt=urn:btih:" + strings.Repeat("a", 39)}, 3, nil, true},
+		{"magnet CRLF tracker", []string{"-p", port, "-o", out, magnetHex + "&tr=http://127.0.0.1:1/a%0D%0AHost:x"}, 3, nil, true},
+		{"magnet escape in dn", []string{"-p", port, "-o", out, magnetHex + "&dn=%1B%5B2J"}, 3, nil, true},
+		{"magnet 10,000 trackers", []string{"-p", port, "-o", out, magnetHex + strings.Repeat("&tr=h://a", 10000)}, 3, nil, true},
+		{"magnet v2 only", []string{"-p", port, "-o", out, "magnet:?xt=urn:btmh:1220" + strings.Repeat("ab", 32)}, 3, nil, true},
+		{"magnet bad x.pe", []string{"-p", port, "-o", out, magnetHex + "&x.pe=127.0.0.1:0"}, 3, nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
