@@ -58,7 +58,7 @@ func (s *Session) request(ev tracker.Event) tracker.Request {
 	}
 	return tracker.Request{
 		InfoHash: s.hash, PeerID: s.host.id, Port: s.host.cfg.Port,
-		Uploaded: s.uploaded, Downloaded: s.downloaded, Left: left,
+		Uploaded: s.count.uploaded, Downloaded: s.count.downloaded, Left: left,
 		Event: ev, NumWant: 50, Key: s.ann.key, TrackerID: s.ann.trackerID,
 	}
 }

@@ -83,15 +83,15 @@ func (s *Session) addCandidate(a netip.AddrPort, src source) *candidate {
 	}
 	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 	manual := src == srcManual || src == srcMagnet
-	if c := s.known[a]; c != nil {
+	if c := s.sw.known[a]; c != nil {
 		c.manual = c.manual || manual
 		return c
 	}
-	if len(s.known) >= maxKnown && !manual {
+	if len(s.sw.known) >= maxKnown && !manual {
 		return nil
 	}
 	c := &candidate{src: src, manual: manual}
-	s.known[a] = c
+	s.sw.known[a] = c
 	return c
 }
 
@@ -104,24 +104,24 @@ func (s *Session) dialMore(now time.Time) {
 		return
 	}
 	seeding := s.ready() && s.table.Complete()
-	room := s.cfg.MaxPeers - s.live() - s.halfOpen
+	room := s.cfg.MaxPeers - s.live() - s.sw.halfOpen
 	r := route{conns: s.conns, done: s.done}
-	for a, c := range s.known {
-		if room <= 0 || s.halfOpen >= maxHalfOpen || s.host.full() {
+	for a, c := range s.sw.known {
+		if room <= 0 || s.sw.halfOpen >= maxHalfOpen || s.host.full() {
 			return
 		}
-		if c.linked || c.dialing || c.self || c.banned || now.Before(c.nextTry) || s.byAddr[a] != nil {
+		if c.linked || c.dialing || c.self || c.banned || now.Before(c.nextTry) || s.sw.byAddr[a] != nil {
 			continue
 		}
 		if seeding && !c.manual {
 			continue // seeds wait for leechers to come, except --peer ones
 		}
 		if !c.manual && c.fails >= 5 {
-			delete(s.known, a)
+			delete(s.sw.known, a)
 			continue
 		}
 		c.dialing = true
-		s.halfOpen++
+		s.sw.halfOpen++
 		room--
 		go s.host.dial(r, a, s.hash)
 	}

@@ -26,7 +26,7 @@ func (s *Session) handle(ev event) {
 		// must not leave what it counted unsent.
 		p.queuedPieces -= ev.pieces
 		p.upBytes += int64(ev.sent)
-		s.uploaded += int64(ev.sent)
+		s.count.uploaded += int64(ev.sent)
 		s.serve(p)
 	default:
 		p.lastRecv = time.Now()

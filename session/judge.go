@@ -59,7 +59,7 @@ func (s *Session) judgeSuccess(i int, sums [][20]byte) {
 	delete(s.suspects, i)
 	for _, x := range sus {
 		if x.block < len(sums) && sums[x.block] != x.sum {
-			s.strikes[x.addr] = banStrikes - 1
+			s.sw.strikes[x.addr] = banStrikes - 1
 			s.strike(x.addr, "sent corrupt data")
 		}
 	}
@@ -67,13 +67,13 @@ func (s *Session) judgeSuccess(i int, sums [][20]byte) {
 
 // strike counts one offence of addr and bans it at banStrikes.
 func (s *Session) strike(a netip.AddrPort, why string) {
-	s.strikes[a]++
-	if s.strikes[a] < banStrikes {
+	s.sw.strikes[a]++
+	if s.sw.strikes[a] < banStrikes {
 		return
 	}
-	if p := s.byAddr[a]; p != nil && !p.dead {
+	if p := s.sw.byAddr[a]; p != nil && !p.dead {
 		s.ban(p, why)
-	} else if c := s.known[a]; c != nil {
+	} else if c := s.sw.known[a]; c != nil {
 		c.banned = true
 	}
 }

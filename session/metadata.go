@@ -80,7 +80,7 @@ func (s *Session) fetchMetadata(now time.Time) {
 		}
 	}
 	if md.size == 0 {
-		for p := range s.peers {
+		for p := range s.sw.peers {
 			if s.offers(p) {
 				s.startMetadata(int(p.ext.metaSize))
 				break
@@ -89,7 +89,7 @@ func (s *Session) fetchMetadata(now time.Time) {
 	}
 	offering := 0
 	next := 0
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if !s.offers(p) || int(p.ext.metaSize) != md.size {
 			continue
 		}
@@ -221,7 +221,7 @@ func (s *Session) metadataDone() {
 		}
 		for _, a := range md.from {
 			md.bad[a] = true
-			if p := s.byAddr[a]; p != nil {
+			if p := s.sw.byAddr[a]; p != nil {
 				s.kill(p, errors.New("sent metadata that fails the info hash"))
 			}
 		}
@@ -261,7 +261,7 @@ func (s *Session) enterCheckFromPeers(m *metainfo.MetaInfo, pex []netip.AddrPort
 			s.addCandidate(a, srcPex)
 		}
 	}
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if !p.dead && p.ext.ids != nil {
 			s.sendExtHandshake(p)
 		}

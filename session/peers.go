@@ -64,13 +64,13 @@ type event struct {
 // it when it is unwanted (failed, banned, duplicate, over the limit).
 func (s *Session) addPeer(d dialed) {
 	if !d.incoming {
-		s.halfOpen--
+		s.sw.halfOpen--
 	}
 	// Forget dead peers first: under a connect-and-drop flood they would
 	// otherwise pile up until the next tick, each holding its buffers and
 	// its queued blocks.
 	s.reap()
-	c := s.known[d.addr]
+	c := s.sw.known[d.addr]
 	if d.err != nil {
 		s.tr.printf("connect %s failed: %v", d.addr, d.err)
 		if c != nil {
@@ -101,8 +101,8 @@ func (s *Session) addPeer(d dialed) {
 	if s.ready() {
 		p.has = piece.NewBitfield(s.table.NumPieces())
 	}
-	s.peers[p] = struct{}{}
-	s.byAddr[p.addr] = p
+	s.sw.peers[p] = struct{}{}
+	s.sw.byAddr[p.addr] = p
 	s.host.conns.Add(1)
 	s.tr.printf("connect %s id=%q fast=%v ext=%v incoming=%v source=%s", p.addr, peerIDPrefix(p.id), p.fast,
 		d.hs.Reserved.Extended(), p.incoming, p.src)
@@ -120,11 +120,11 @@ func (s *Session) addPeer(d dialed) {
 // refuse says why a new connection is not taken, or "" to take it.
 func (s *Session) refuse(d dialed) string {
 	switch {
-	case s.bannedIDs[d.hs.PeerID]:
+	case s.sw.bannedIDs[d.hs.PeerID]:
 		return "banned peer id"
-	case s.strikes[d.addr] >= banStrikes:
+	case s.sw.strikes[d.addr] >= banStrikes:
 		return "banned address"
-	case s.byAddr[d.addr] != nil:
+	case s.sw.byAddr[d.addr] != nil:
 		return "already connected"
 	case s.live() >= s.cfg.MaxPeers:
 		return "peer limit"
@@ -135,7 +135,7 @@ func (s *Session) refuse(d dialed) string {
 	case s.ready() && s.table.Complete() && !s.cfg.Seed:
 		return "done"
 	}
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if !p.dead && p.id == d.hs.PeerID {
 			return "duplicate peer id"
 		}
@@ -146,7 +146,7 @@ func (s *Session) refuse(d dialed) string {
 // live counts peers not yet marked dead.
 func (s *Session) live() int {
 	n := 0
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if !p.dead {
 			n++
 		}
@@ -328,20 +328,20 @@ func (s *Session) kill(p *peerConn, err error) {
 // reap forgets dead peers and schedules the redial of their addresses.
 func (s *Session) reap() {
 	now := time.Now()
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if !p.dead {
 			continue
 		}
-		delete(s.peers, p)
+		delete(s.sw.peers, p)
 		s.host.conns.Add(-1)
-		if s.byAddr[p.addr] == p {
-			delete(s.byAddr, p.addr)
+		if s.sw.byAddr[p.addr] == p {
+			delete(s.sw.byAddr, p.addr)
 		}
-		if c := s.known[p.addr]; c != nil {
+		if c := s.sw.known[p.addr]; c != nil {
 			c.disconnected(now)
 		}
 		if a, ok := p.listenAddr(); ok && a != p.addr {
-			if c := s.known[a]; c != nil && c.linked {
+			if c := s.sw.known[a]; c != nil && c.linked {
 				c.disconnected(now)
 			}
 		}
@@ -350,9 +350,9 @@ func (s *Session) reap() {
 
 // ban drops p and refuses its address and peer id from now on.
 func (s *Session) ban(p *peerConn, why string) {
-	s.strikes[p.addr] = banStrikes
-	s.bannedIDs[p.id] = true
-	if c := s.known[p.addr]; c != nil {
+	s.sw.strikes[p.addr] = banStrikes
+	s.sw.bannedIDs[p.id] = true
+	if c := s.sw.known[p.addr]; c != nil {
 		c.banned = true
 	}
 	s.kill(p, fmt.Errorf("banned: %s", why))
@@ -379,7 +379,7 @@ func peerIDPrefix(id [20]byte) string {
 // Events that arrive meanwhile are dropped: the loop has ended.
 func (s *Session) drain(d time.Duration) {
 	var waits []chan struct{}
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if !p.dead {
 			p.dead = true
 			close(p.out)

@@ -78,7 +78,7 @@ func (s *Session) sendPex(p *peerConn, now time.Time) {
 // address we know, with their BEP 11 flags.
 func (s *Session) pexPeers(to *peerConn) map[netip.AddrPort]byte {
 	cur := map[netip.AddrPort]byte{}
-	for q := range s.peers {
+	for q := range s.sw.peers {
 		a, ok := q.listenAddr()
 		if q == to || q.dead || !ok {
 			continue

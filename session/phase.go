@@ -106,13 +106,13 @@ func (s *Session) enterTransfer() {
 	s.phase = phaseTransfer
 	now := time.Now()
 	s.progressAt = now
-	s.startLeft = s.table.Left()
+	s.count.startLeft = s.table.Left()
 	if s.table.Complete() {
 		s.completeAt = now
 	}
 	s.ann.next = time.Time{} // tell the trackers what is left, now known
 	s.tr.printf("start %s %x pieces=%d have=%d", s.info.Name, s.hash, s.table.NumPieces(), s.table.Have().Count())
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if !p.dead {
 			s.peerReady(p)
 		}

@@ -119,7 +119,7 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 	// may be under a hasher's eyes or already verified.
 	done, dup := s.table.Received(b)
 	if dup {
-		s.wasted += n
+		s.count.wasted += n
 		s.fillRequests(p)
 		return nil
 	}
@@ -134,7 +134,7 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 		s.fail(err)
 		return nil
 	}
-	s.downloaded += n
+	s.count.downloaded += n
 	s.progressAt = time.Now()
 	s.noteSender(b, p.addr)
 	if s.table.Endgame() {
@@ -152,7 +152,7 @@ func (s *Session) onPiece(p *peerConn, m *peer.Msg) error {
 // unrequested counts n bytes of a block we did not ask p for: wasted, and
 // beyond maxUnrequested (if over half of what it sent) a reason to drop p.
 func (s *Session) unrequested(p *peerConn, n int64) error {
-	s.wasted += n
+	s.count.wasted += n
 	p.unrequested += n
 	if p.unrequested > maxUnrequested && 2*p.unrequested > p.downBytes {
 		return fmt.Errorf("%w: %d bytes of blocks we did not request", errProto, p.unrequested)
@@ -163,7 +163,7 @@ func (s *Session) unrequested(p *peerConn, n int64) error {
 // cancelElsewhere cancels b at every other peer it is outstanding at
 // (endgame duplicates).
 func (s *Session) cancelElsewhere(from *peerConn, b piece.Block) {
-	for q := range s.peers {
+	for q := range s.sw.peers {
 		if q == from || q.dead {
 			continue
 		}
@@ -187,8 +187,8 @@ func (s *Session) pieceDone(h hashResult) {
 	}
 	if !h.ok {
 		s.table.MarkBad(i)
-		s.wasted += s.table.PieceSize(i)
-		s.downloaded -= s.table.PieceSize(i)
+		s.count.wasted += s.table.PieceSize(i)
+		s.count.downloaded -= s.table.PieceSize(i)
 		s.tr.printf("hashfail %d", i)
 		s.emit(EvPieceFailed, i, "")
 		s.judgeFailure(i, h.sums)
@@ -198,7 +198,7 @@ func (s *Session) pieceDone(h hashResult) {
 	s.progressAt = time.Now()
 	s.tr.printf("verified %d", i)
 	s.judgeSuccess(i, h.sums)
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if !p.dead {
 			s.send(p, &peer.Msg{ID: peer.Have, Index: uint32(i)})
 		}
@@ -216,7 +216,7 @@ func (s *Session) completed() {
 		s.fail(err)
 		return
 	}
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if p.dead {
 			continue
 		}
@@ -228,7 +228,7 @@ func (s *Session) completed() {
 	}
 	s.completeAt = time.Now()
 	s.emit(EvCompleted, 0, "")
-	if s.startLeft > 0 {
+	if s.count.startLeft > 0 {
 		s.ann.complete()
 	}
 	if !s.cfg.Seed {

@@ -113,14 +113,8 @@ type Session struct {
 	hashq     chan hashJob
 	done      chan struct{}
 
-	// The swarm, owned by the loop goroutine.
-	peers     map[*peerConn]struct{}
-	byAddr    map[netip.AddrPort]*peerConn
-	known     map[netip.AddrPort]*candidate // the address book (book.go)
-	bannedIDs map[[20]byte]bool
-	strikes   map[netip.AddrPort]int
-	halfOpen  int
-	ann       announcer
+	sw  swarm     // the peers and the address book
+	ann announcer // the trackers (announce.go)
 
 	// Phase state, owned by the loop goroutine.
 	md  metaFetch  // phaseMetadata: the info dictionary being fetched (metadata.go)
@@ -138,10 +132,7 @@ type Session struct {
 	optimistic *peerConn
 
 	// Counters and reporting, owned by the loop goroutine.
-	startLeft  int64
-	downloaded int64
-	uploaded   int64
-	wasted     int64
+	count      counters
 	rate       rates
 	started    time.Time
 	lastReport time.Time
@@ -185,15 +176,17 @@ func New(h *Host, cfg Config) (*Session, error) {
 		announced: make(chan announceResult, 1),
 		hashed:    make(chan hashResult, 64),
 		done:      make(chan struct{}),
-		peers:     map[*peerConn]struct{}{},
-		byAddr:    map[netip.AddrPort]*peerConn{},
-		known:     map[netip.AddrPort]*candidate{},
-		bannedIDs: map[[20]byte]bool{},
-		senders:   map[int][]netip.AddrPort{},
-		suspects:  map[int][]suspect{},
-		strikes:   map[netip.AddrPort]int{},
-		rng:       rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		tr:        newTracer(cfg.Trace),
+		sw: swarm{
+			peers:     map[*peerConn]struct{}{},
+			byAddr:    map[netip.AddrPort]*peerConn{},
+			known:     map[netip.AddrPort]*candidate{},
+			bannedIDs: map[[20]byte]bool{},
+			strikes:   map[netip.AddrPort]int{},
+		},
+		senders:  map[int][]netip.AddrPort{},
+		suspects: map[int][]suspect{},
+		rng:      rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		tr:       newTracer(cfg.Trace),
 	}
 	s.ann = newAnnouncer(cfg.Trackers, s.rng)
 	return s, nil
@@ -237,6 +230,25 @@ func (s *Session) Run(ctx context.Context) error {
 	return s.shutdown(s.err)
 }
 
+// swarm is the peers of a session and the addresses it may dial. Owned by
+// the loop goroutine.
+type swarm struct {
+	peers     map[*peerConn]struct{}
+	byAddr    map[netip.AddrPort]*peerConn
+	known     map[netip.AddrPort]*candidate // the address book (book.go)
+	bannedIDs map[[20]byte]bool
+	strikes   map[netip.AddrPort]int // failed pieces by sender (judge.go)
+	halfOpen  int                    // dials in progress
+}
+
+// counters are the payload bytes of a run. Owned by the loop goroutine.
+type counters struct {
+	startLeft  int64 // bytes missing when the transfer began
+	downloaded int64 // verified payload bytes downloaded this run
+	uploaded   int64 // payload bytes written to peers this run
+	wasted     int64 // duplicate, unrequested or corrupt bytes
+}
+
 // ID returns our peer id.
 func (s *Session) ID() [20]byte { return s.host.id }
 
@@ -260,8 +272,8 @@ func (s *Session) name() string {
 // top up requests, rechoke, exchange peers and metadata, dial and announce.
 func (s *Session) tick(now time.Time) {
 	s.reap()
-	s.rate.update(now, s.downloaded, s.uploaded)
-	for p := range s.peers {
+	s.rate.update(now, s.count.downloaded, s.count.uploaded)
+	for p := range s.sw.peers {
 		p.tick(now)
 		if p.dead {
 			continue
@@ -309,7 +321,7 @@ func (s *Session) checkStop(now time.Time) {
 			s.stopReason = "timeout"
 			s.fail(ErrNoProgress)
 		}
-	case c.SeedRatio > 0 && float64(s.uploaded) >= c.SeedRatio*float64(s.info.Length):
+	case c.SeedRatio > 0 && float64(s.count.uploaded) >= c.SeedRatio*float64(s.info.Length):
 		s.finish("seed-ratio")
 	case c.SeedTime > 0 && now.Sub(s.completeAt) >= c.SeedTime:
 		s.finish("seed-time")
@@ -359,8 +371,8 @@ func (s *Session) shutdown(cause error) error {
 		s.drain(2 * time.Second)
 	}
 	close(s.done)
-	s.host.conns.Add(-int64(len(s.peers)))
-	for p := range s.peers {
+	s.host.conns.Add(-int64(len(s.sw.peers)))
+	for p := range s.sw.peers {
 		p.conn.Close()
 	}
 	s.hashers.Wait() // they read through the mappings Close unmaps

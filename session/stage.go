@@ -67,7 +67,7 @@ func (s *Session) writeRun(r *blockRun) error {
 // writePiece writes every run holding blocks of piece index, so that its
 // hasher reads all of them from disk.
 func (s *Session) writePiece(index uint32) error {
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if len(p.run.blocks) > 0 && p.run.index == index {
 			if err := s.writeRun(&p.run); err != nil {
 				return err

@@ -67,8 +67,8 @@ func (r *rates) update(now time.Time, down, up int64) {
 // stats takes a snapshot of the session.
 func (s *Session) stats(final bool) Stats {
 	st := Stats{
-		Name: s.name(), StartLeft: s.startLeft, Phase: s.phase.String(),
-		Downloaded: s.downloaded, Uploaded: s.uploaded, Wasted: s.wasted,
+		Name: s.name(), StartLeft: s.count.startLeft, Phase: s.phase.String(),
+		Downloaded: s.count.downloaded, Uploaded: s.count.uploaded, Wasted: s.count.wasted,
 		DownRate: s.rate.down.rate, UpRate: s.rate.up.rate,
 		Elapsed: time.Since(s.started), Final: final,
 		MetaPeers: s.md.peers, MetaSize: s.md.size, MetaHave: s.md.have,
@@ -79,7 +79,7 @@ func (s *Session) stats(final bool) Stats {
 		st.Complete = s.ready() && s.table.Complete()
 		st.Checked = st.Pieces - s.chk.left
 	}
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if p.dead {
 			continue
 		}

@@ -109,7 +109,7 @@ func (s *Session) unchoke(p *peerConn, now time.Time) {
 // optimistic unchoke rotated every optimisticEvery; everyone else is choked.
 func (s *Session) rechoke(now time.Time) {
 	s.lastChoke = now
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		p.chokes, p.rejected = 0, 0 // the storm and flood counters start over
 		p.ext.metaAsked = 0
 	}
@@ -117,7 +117,7 @@ func (s *Session) rechoke(now time.Time) {
 		return // nothing to upload yet
 	}
 	var cands []*peerConn
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if !p.dead && p.peerInterested {
 			cands = append(cands, p)
 		}
@@ -131,7 +131,7 @@ func (s *Session) rechoke(now time.Time) {
 	if s.optimistic != nil {
 		keep[s.optimistic] = true
 	}
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		if p.dead {
 			continue
 		}
@@ -169,7 +169,7 @@ func (s *Session) fillSlots(now time.Time) {
 	}
 	used := 0
 	var cands []*peerConn
-	for p := range s.peers {
+	for p := range s.sw.peers {
 		switch {
 		case p.dead || !p.peerInterested:
 		case !p.amChoking:

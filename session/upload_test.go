@@ -20,7 +20,7 @@ func TestFillSlots(t *testing.T) {
 	add := func(rate float64, choked bool) *peerConn {
 		p := &peerConn{out: make(chan *peer.Msg, 8), amChoking: choked, peerInterested: true}
 		p.down.rate = rate
-		s.peers[p] = struct{}{}
+		s.sw.peers[p] = struct{}{}
 		return p
 	}
 	var busy []*peerConn
