@@ -6,8 +6,9 @@
 # starts one instance seeding it and a second one downloading it in the
 # foreground (the progress meter shows on a terminal), then compares the
 # result with the source and prints PASS or FAIL.  No tracker: the torrent
-# names a dead announce URL (its failures are retried) and the downloader
-# gets the seeder with --peer.
+# names a dead announce URL (its failures are retried), and the downloader
+# is given only a magnet link naming the info hash and the seeder's address
+# (x.pe): it fetches the metadata from the seeder (BEP 9), then the data.
 #
 #   scripts/demo.sh            (or: make demo)
 #   KEEP=1 scripts/demo.sh     keep the temp dir (logs, trace, data)
@@ -76,11 +77,13 @@ for _ in $(seq 300); do
 done
 port_busy "$P1" || { echo "demo: the seeder does not listen on $P1" >&2; exit 1; }
 
-echo "demo: downloading $MIB MiB from 127.0.0.1:$P1 into $T/dst"
+HASH=$("$BIN" info --json "$T/demo.torrent" | sed -n 's/.*"info_hash":"\([0-9a-f]\{40\}\)".*/\1/p')
+MAGNET="magnet:?xt=urn:btih:$HASH&dn=demo&x.pe=127.0.0.1:$P1"
+echo "demo: downloading $MIB MiB from $MAGNET into $T/dst"
 start=$(date +%s.%N)
 rc=0
 timeout --foreground "${DEMO_TIMEOUT:-300}" \
-  "$BIN" --peer "127.0.0.1:$P1" -p "$P2" -o "$T/dst" -t "$T/leech.trace" "$T/demo.torrent" || rc=$?
+  "$BIN" -p "$P2" -o "$T/dst" -t "$T/leech.trace" "$MAGNET" || rc=$?
 secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - s}')
 
 if ((rc != 0)); then
