@@ -2,7 +2,8 @@
 # deps.sh - make sure the programs the tests run are installed.
 #
 # The interop tests in cmd/unworkable run aria2c, transmission-cli,
-# opentracker and mktorrent, and `go test -race` needs a C compiler (cgo).
+# qbittorrent-nox, opentracker and mktorrent, and `go test -race` needs a C
+# compiler (cgo).
 # As root on Debian/Ubuntu the missing ones are installed with apt-get;
 # otherwise this prints exactly what to install and exits 1.
 set -euo pipefail
@@ -11,6 +12,7 @@ set -euo pipefail
 declare -A PKG=(
   [aria2c]=aria2
   [transmission-cli]=transmission-cli
+  [qbittorrent-nox]=qbittorrent-nox
   [opentracker]=opentracker
   [mktorrent]=mktorrent
   [gcc]="gcc libc6-dev"
@@ -18,7 +20,7 @@ declare -A PKG=(
 
 missing_pkgs() {
   local prog
-  for prog in aria2c transmission-cli opentracker mktorrent gcc; do
+  for prog in aria2c transmission-cli qbittorrent-nox opentracker mktorrent gcc; do
     command -v "$prog" > /dev/null || echo "${PKG[$prog]}"
   done
 }

@@ -73,6 +73,9 @@ func (s *Session) stats(final bool) Stats {
 		Elapsed: time.Since(s.started), Final: final,
 		MetaPeers: s.md.peers, MetaSize: s.md.size, MetaHave: s.md.have,
 	}
+	if s.meta != nil { // the metadata is complete, wherever it came from
+		st.MetaSize, st.MetaHave = len(s.meta.InfoBytes), len(s.meta.InfoBytes)
+	}
 	if s.table != nil {
 		st.Pieces, st.Have = s.table.NumPieces(), s.table.Have().Count()
 		st.Total, st.Left = s.info.Length, s.table.Left()

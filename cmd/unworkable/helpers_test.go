@@ -69,6 +69,7 @@ var packages = map[string]string{
 	"transmission-cli": "transmission-cli",
 	"opentracker":      "opentracker",
 	"mktorrent":        "mktorrent",
+	"qbittorrent-nox":  "qbittorrent-nox",
 }
 
 // requirePrograms fails (never skips) the test when a program is missing,

@@ -186,12 +186,18 @@ const transmissionSettings = `{
 // the data, announces and then seeds until killed.
 func (h *harness) transmissionSeed(torrent, dir string) *proc {
 	h.t.Helper()
+	return h.transmissionSeedAt(torrent, dir, freePort(h.t))
+}
+
+// transmissionSeedAt is transmissionSeed listening on port.
+func (h *harness) transmissionSeedAt(torrent, dir string, port int) *proc {
+	h.t.Helper()
 	cfg := h.mkdir("transmission")
 	if err := os.WriteFile(filepath.Join(cfg, "settings.json"), []byte(transmissionSettings), 0o644); err != nil {
 		h.t.Fatal(err)
 	}
 	return h.start("transmission-seed", "", "transmission-cli", "-g", cfg, "-w", dir,
-		"-p", strconv.Itoa(freePort(h.t)), "-M", "-D", "-U", torrent)
+		"-p", strconv.Itoa(port), "-M", "-D", "-U", torrent)
 }
 
 // TestEscapeBytes checks that a space byte in an info hash is sent as %20:

@@ -7,6 +7,7 @@ package main
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -105,5 +106,68 @@ func TestMagnetRestart(t *testing.T) {
 	h.expectExit(ctx, second, 0)
 	if err := sameData(m, src, dst); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMagnetJSON downloads a magnet link with --json from our seeder
+// (rate-limited, so progress events come): metadata events come first,
+// fetching then received with the metadata's size, then start; the
+// progress events count the seeder under peers_by_source as "magnet".
+func TestMagnetJSON(t *testing.T) {
+	h := newHarness(t, "mktorrent")
+	ctx := h.deadline(interopTimeout)
+	src, torrent, m := h.smallSwarm(3<<20, "http://127.0.0.1:1/announce")
+	seedAddr, _ := h.goodSeed(ctx, torrent, src, "--upload-rate", "1M")
+	magnet := "magnet:?xt=urn:btih:" + hex.EncodeToString(m.hash[:]) + "&x.pe=" + seedAddr
+	us := h.start("unworkable", "", binary(t), "--json", "-p", strconv.Itoa(freePort(t)), "-o", h.mkdir("dst"), magnet)
+	h.expectExit(ctx, us, 0)
+	out, err := os.ReadFile(us.log) // stdout and stderr
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(out), "\n")
+	var kinds []string
+	var metaSize, bySource float64
+	for _, l := range lines {
+		var ev map[string]any
+		if json.Unmarshal([]byte(l), &ev) != nil {
+			continue // not an event (an error line would be on stderr)
+		}
+		kind, _ := ev["event"].(string)
+		if len(kinds) == 0 || kinds[len(kinds)-1] != kind {
+			kinds = append(kinds, kind)
+		}
+		if kind == "metadata" && ev["state"] == "received" {
+			metaSize, _ = ev["metadata_size"].(float64)
+		}
+		if src, ok := ev["peers_by_source"].(map[string]any); ok && kind == "progress" {
+			n, _ := src["magnet"].(float64)
+			bySource = max(bySource, n)
+		}
+	}
+	if len(kinds) < 3 || kinds[0] != "metadata" || kinds[1] != "start" {
+		t.Errorf("event kinds in order %v: want metadata first, then start", kinds)
+	}
+	if metaSize <= 0 {
+		t.Errorf("no metadata event with state received and a size")
+	}
+	if bySource != 1 {
+		t.Errorf("progress events counted %v peers from the magnet, want 1", bySource)
+	}
+}
+
+// TestMagnetTimeout gives a magnet link whose only peer does not exist:
+// --timeout ends the wait for the metadata with status 6 and a message
+// that says so.
+func TestMagnetTimeout(t *testing.T) {
+	dead := freePort(t)
+	magnet := "magnet:?xt=urn:btih:" + strings.Repeat("ab", 20) + "&x.pe=127.0.0.1:" + strconv.Itoa(dead)
+	start := time.Now()
+	code, _, stderr := runOurs(t, t.TempDir(), "-p", "0", "--timeout", "2s", "-o", t.TempDir(), magnet)
+	if code != exitTimeout || !strings.Contains(stderr, "no metadata") {
+		t.Errorf("exit status %d, stderr %q: want %d and a message about the metadata", code, stderr, exitTimeout)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v for a 2 s timeout", d)
 	}
 }
