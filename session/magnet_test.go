@@ -93,8 +93,17 @@ func (mc *metaConn) send(id uint8, payload []byte) error {
 
 // startMetaPeer listens on loopback; each connection handshakes for ih,
 // sends hs (encoded) and then calls act for every ut_metadata request
-// (nil for other messages are skipped). act returns false to hang up.
+// (other messages are skipped). act returns false to hang up.
 func startMetaPeer(t *testing.T, ih [20]byte, hs peer.ExtHandshake, act func(mc *metaConn, req peer.MetadataMsg) bool) *metaPeer {
+	t.Helper()
+	return startFakePeer(t, ih, hs.Encode(), nil, act)
+}
+
+// startFakePeer is startMetaPeer whose extension handshake is the payload
+// first, sent as it is; with after set, it calls after instead of
+// answering requests, then reads until we hang up.
+func startFakePeer(t *testing.T, ih [20]byte, first []byte, after func(*metaConn),
+	act func(*metaConn, peer.MetadataMsg) bool) *metaPeer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -108,14 +117,15 @@ func startMetaPeer(t *testing.T, ih [20]byte, hs peer.ExtHandshake, act func(mc 
 			if err != nil {
 				return
 			}
-			go mp.serve(c, ih, hs, act)
+			go mp.serve(c, ih, first, after, act)
 		}
 	}()
 	return mp
 }
 
-// serve runs one connection of a metaPeer.
-func (mp *metaPeer) serve(c net.Conn, ih [20]byte, hs peer.ExtHandshake, act func(*metaConn, peer.MetadataMsg) bool) {
+// serve runs one connection of a fake peer.
+func (mp *metaPeer) serve(c net.Conn, ih [20]byte, first []byte, after func(*metaConn),
+	act func(*metaConn, peer.MetadataMsg) bool) {
 	defer c.Close()
 	ours := peer.Handshake{InfoHash: ih, PeerID: randomPeerID()}
 	ours.Reserved.SetExtended()
@@ -123,7 +133,12 @@ func (mp *metaPeer) serve(c net.Conn, ih [20]byte, hs peer.ExtHandshake, act fun
 		return
 	}
 	mc := &metaConn{c: c}
-	if mc.send(peer.ExtHandshakeID, hs.Encode()) != nil {
+	if mc.send(peer.ExtHandshakeID, first) != nil {
+		return
+	}
+	if after != nil {
+		after(mc)
+		drainConn(c)
 		return
 	}
 	r := peer.NewReader(c, 0)
@@ -269,8 +284,15 @@ func TestMagnetHostilePeers(t *testing.T) {
 			if act == nil {
 				act = func(*metaConn, peer.MetadataMsg) bool { return true }
 			}
-			hs := c.hs
-			mp := startRawMetaPeer(t, ih, hs, c.raw, act, c.name)
+			first := c.raw
+			if first == nil {
+				first = c.hs.Encode()
+			}
+			var after func(*metaConn)
+			if strings.HasPrefix(c.name, "pex") {
+				after = func(mc *metaConn) { sendPexes(mc, c.name) }
+			}
+			mp := startFakePeer(t, ih, first, after, act)
 			tr := &traceBuf{}
 			err := runMagnet(t, ih, Config{Dir: t.TempDir(), MagnetPeers: []netip.AddrPort{mp.addr}, Trace: tr,
 				Timeout: 2 * time.Second})
@@ -285,50 +307,6 @@ func TestMagnetHostilePeers(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startRawMetaPeer is startMetaPeer whose first extension message is raw
-// when set, and which for the "pex" cases sends ut_pex messages after its
-// handshake.
-func startRawMetaPeer(t *testing.T, ih [20]byte, hs peer.ExtHandshake, raw []byte,
-	act func(*metaConn, peer.MetadataMsg) bool, name string) *metaPeer {
-	t.Helper()
-	if raw == nil && !strings.HasPrefix(name, "pex") {
-		return startMetaPeer(t, ih, hs, act)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	mp := &metaPeer{addr: netip.MustParseAddrPort(ln.Addr().String())}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				ours := peer.Handshake{InfoHash: ih, PeerID: randomPeerID()}
-				ours.Reserved.SetExtended()
-				if _, err := peer.Accept(c, ours, 5*time.Second); err != nil {
-					return
-				}
-				mc := &metaConn{c: c}
-				if raw != nil {
-					mc.send(peer.ExtHandshakeID, raw)
-				} else {
-					mc.send(peer.ExtHandshakeID, hs.Encode())
-				}
-				if strings.HasPrefix(name, "pex") {
-					sendPexes(mc, name)
-				}
-				drainConn(c)
-			}()
-		}
-	}()
-	return mp
 }
 
 // sendPexes sends ut_pex messages under our id for it (extPexID): a flood

@@ -49,53 +49,47 @@ func magnetFor(sw *swarm, mode, addr string) string {
 	return magnetOf(sw, false, addr)
 }
 
-// TestInteropMagnetFromAria2 fetches a magnet from an aria2c seeder.
-func TestInteropMagnetFromAria2(t *testing.T) {
+// testMagnetFrom fetches sw's magnet, in each mode, from a seeder that seed
+// starts on the data (prog is the program it runs) and that the tracker
+// lists; seed returns the process and its address.
+func testMagnetFrom(t *testing.T, prog string, seed func(ctx context.Context, h *harness, sw *swarm) (*proc, string)) {
 	for _, mode := range magnetModes {
 		t.Run(mode, func(t *testing.T) {
-			h := newHarness(t, "aria2c", "opentracker", "mktorrent")
+			h := newHarness(t, prog, "opentracker", "mktorrent")
 			ctx := h.deadline(interopTimeout)
 			sw := h.newSwarm(multiFiles)
-			port := freePort(t)
-			seed := h.aria2Seed(sw.torrent, sw.src, "--listen-port="+strconv.Itoa(port))
-			h.waitSeeds(ctx, sw, 1, seed)
-			h.leechMagnet(ctx, sw, magnetFor(sw, mode, "127.0.0.1:"+strconv.Itoa(port)))
+			p, addr := seed(ctx, h, sw)
+			h.waitSeeds(ctx, sw, 1, p)
+			h.leechMagnet(ctx, sw, magnetFor(sw, mode, addr))
 		})
 	}
+}
+
+// TestInteropMagnetFromAria2 fetches a magnet from an aria2c seeder.
+func TestInteropMagnetFromAria2(t *testing.T) {
+	testMagnetFrom(t, "aria2c", func(ctx context.Context, h *harness, sw *swarm) (*proc, string) {
+		port := freePort(h.t)
+		return h.aria2Seed(sw.torrent, sw.src, "--listen-port="+strconv.Itoa(port)), "127.0.0.1:" + strconv.Itoa(port)
+	})
 }
 
 // TestInteropMagnetFromTransmission fetches a magnet from a
 // transmission-cli seeder, which never dials a loopback peer: we dial it.
 func TestInteropMagnetFromTransmission(t *testing.T) {
-	for _, mode := range magnetModes {
-		t.Run(mode, func(t *testing.T) {
-			h := newHarness(t, "transmission-cli", "opentracker", "mktorrent")
-			ctx := h.deadline(interopTimeout)
-			sw := h.newSwarm(multiFiles)
-			port := freePort(t)
-			seed := h.transmissionSeedAt(sw.torrent, sw.src, port)
-			h.waitSeeds(ctx, sw, 1, seed)
-			h.leechMagnet(ctx, sw, magnetFor(sw, mode, "127.0.0.1:"+strconv.Itoa(port)))
-		})
-	}
+	testMagnetFrom(t, "transmission-cli", func(ctx context.Context, h *harness, sw *swarm) (*proc, string) {
+		port := freePort(h.t)
+		return h.transmissionSeedAt(sw.torrent, sw.src, port), "127.0.0.1:" + strconv.Itoa(port)
+	})
 }
 
 // TestInteropMagnetFromQbittorrent fetches a magnet from a qbittorrent-nox
 // seeder.
 func TestInteropMagnetFromQbittorrent(t *testing.T) {
-	for _, mode := range magnetModes {
-		t.Run(mode, func(t *testing.T) {
-			h := newHarness(t, "qbittorrent-nox", "opentracker", "mktorrent")
-			ctx := h.deadline(interopTimeout)
-			sw := h.newSwarm(multiFiles)
-			seed := h.qbitSeed(sw.torrent, sw.src)
-			seed.waitSeeding(ctx)
-			if mode == "tr" {
-				h.waitSeeds(ctx, sw, 1, seed.p)
-			}
-			h.leechMagnet(ctx, sw, magnetFor(sw, mode, seed.listenAddr()))
-		})
-	}
+	testMagnetFrom(t, "qbittorrent-nox", func(ctx context.Context, h *harness, sw *swarm) (*proc, string) {
+		q := h.qbitSeed(sw.torrent, sw.src)
+		q.waitSeeding(ctx)
+		return q.p, q.listenAddr()
+	})
 }
 
 // seedUs starts our binary seeding sw (found through the tracker) and
