@@ -243,8 +243,9 @@ func TestMagnetHostilePeers(t *testing.T) {
 		hs       peer.ExtHandshake
 		raw      []byte // sent instead of hs when set
 		act      func(*metaConn, peer.MetadataMsg) bool
-		trace    string // expected in the trace
-		requests int64  // -1: any
+		after    func(*metaConn) // sent after the handshake instead of answering requests
+		trace    string          // expected in the trace
+		requests int64           // -1: any
 	}{
 		{name: "handshake not a dictionary", raw: []byte("li1ee"), trace: "protocol violation", requests: 0},
 		{name: "handshake of 1 MiB", raw: []byte("d1:v" + "1048500:" + strings.Repeat("x", 1048500) + "e"), trace: "v=", requests: -1},
@@ -272,8 +273,12 @@ func TestMagnetHostilePeers(t *testing.T) {
 			m := peer.MetadataMsg{Type: peer.MetadataReject, Piece: req.Piece}
 			return mc.send(mc.id, m.Encode()) == nil
 		}, trace: "not asked again", requests: -1},
-		{name: "pex flood", hs: offer(0), act: nil, trace: "ut_pex messages less than", requests: 0},
-		{name: "pex of 201 peers", hs: offer(0), act: nil, trace: "protocol violation", requests: 0},
+		{name: "pex flood", hs: offer(0), after: pexFlood, trace: "ut_pex messages less than", requests: 0},
+		{name: "pex of 201 peers", hs: offer(0), after: pexOf201, trace: "protocol violation", requests: 0},
+		{name: "have far out of range before the metadata", hs: offer(0),
+			after: sendMsgs(&peer.Msg{ID: peer.Have, Index: 1 << 30}), trace: "have 1073741824 out of range", requests: 0},
+		{name: "huge bitfield before the metadata", hs: offer(0),
+			after: sendMsgs(&peer.Msg{ID: peer.Bitfield, Bits: make([]byte, 1<<19)}), trace: "bitfield of 524288 bytes", requests: 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -288,14 +293,10 @@ func TestMagnetHostilePeers(t *testing.T) {
 			if first == nil {
 				first = c.hs.Encode()
 			}
-			var after func(*metaConn)
-			if strings.HasPrefix(c.name, "pex") {
-				after = func(mc *metaConn) { sendPexes(mc, c.name) }
-			}
-			mp := startFakePeer(t, ih, first, after, act)
+			mp := startFakePeer(t, ih, first, c.after, act)
 			tr := &traceBuf{}
 			err := runMagnet(t, ih, Config{Dir: t.TempDir(), MagnetPeers: []netip.AddrPort{mp.addr}, Trace: tr,
-				Timeout: 2 * time.Second})
+				Timeout: time.Second})
 			if !errors.Is(err, ErrNoProgress) {
 				t.Fatalf("run: %v, want ErrNoProgress\n%s", err, tr)
 			}
@@ -309,22 +310,32 @@ func TestMagnetHostilePeers(t *testing.T) {
 	}
 }
 
-// sendPexes sends ut_pex messages under our id for it (extPexID): a flood
-// of small ones, or one listing 201 peers.
-func sendPexes(mc *metaConn, name string) {
-	if name == "pex of 201 peers" {
-		list := make([]byte, 0, 201*6)
-		for i := range 201 {
-			list = append(list, 127, 0, 1, byte(i), 0x1a, 0xe1)
-		}
-		raw := []byte("d5:added" + strconv.Itoa(len(list)) + ":" + string(list) + "e")
-		mc.send(extPexID, raw)
-		return
-	}
+// pexFlood sends 20 ut_pex messages at once, under our id for it.
+func pexFlood(mc *metaConn) {
 	one := peer.Pex{Added: []peer.PexPeer{{Addr: netip.MustParseAddrPort("127.0.0.1:9")}}}
 	for range 20 {
 		if mc.send(extPexID, one.Encode()) != nil {
 			return
+		}
+	}
+}
+
+// pexOf201 sends one ut_pex message listing 201 peers, one too many.
+func pexOf201(mc *metaConn) {
+	list := make([]byte, 0, 201*6)
+	for i := range 201 {
+		list = append(list, 127, 0, 1, byte(i), 0x1a, 0xe1)
+	}
+	mc.send(extPexID, []byte("d5:added"+strconv.Itoa(len(list))+":"+string(list)+"e"))
+}
+
+// sendMsgs returns an after hook that sends ms.
+func sendMsgs(ms ...*peer.Msg) func(*metaConn) {
+	return func(mc *metaConn) {
+		for _, m := range ms {
+			if peer.WriteMsg(mc.c, m) != nil {
+				return
+			}
 		}
 	}
 }

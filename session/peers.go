@@ -24,7 +24,6 @@ type peerConn struct {
 	src      source        // where its address came from (book.go)
 	dead     bool
 	err      error
-	sentHave bool // we told it our pieces (bitfield, HaveAll/None or Haves once ready)
 
 	amChoking, amInterested     bool
 	peerChoking, peerInterested bool
@@ -165,7 +164,6 @@ func (s *Session) sendHave(p *peerConn) {
 		}
 		return
 	}
-	p.sentHave = true
 	have := s.table.Have()
 	switch {
 	case p.fast && have.Full():

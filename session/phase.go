@@ -132,26 +132,37 @@ type earlyHave struct {
 	all   bool
 }
 
-// maxEarlyHave bounds the Have indices kept before the piece count is
-// known (bits of a bitfield of this many bytes: 8 million pieces, more
-// than a torrent within the metadata cap can have).
-const maxEarlyHave = 1 << 20
+// maxEarlyHave bounds what is kept of a peer's pieces before the piece
+// count is known: the bitfield of the most pieces metadata within
+// MaxMetadataSize can hold (about 100 KiB), so 50 peers cost 5 MiB at most.
+const maxEarlyHave = MaxMetadataSize/metainfo.HashSize/8 + 1
+
+// earlyLimit is the longest bitfield, in bytes, a peer may send now.
+func (s *Session) earlyLimit() int {
+	if s.table != nil {
+		return (s.table.NumPieces() + 7) / 8
+	}
+	return maxEarlyHave
+}
 
 // stashHave records a Have, Bitfield, HaveAll or HaveNone received before
-// the piece count is known.
+// the pieces on disk are known.
 func (s *Session) stashHave(p *peerConn, m *peer.Msg) error {
 	e := &p.early
 	switch m.ID {
 	case peer.Have:
 		i := int(m.Index)
-		if i/8 >= maxEarlyHave {
-			return fmt.Errorf("%w: have %d out of any torrent's range", errProto, i)
+		if i/8 >= s.earlyLimit() {
+			return fmt.Errorf("%w: have %d out of range", errProto, i)
 		}
 		if i/8 >= len(e.haves) {
 			e.haves = append(e.haves, make([]byte, i/8+1-len(e.haves))...)
 		}
 		e.haves[i/8] |= 0x80 >> (i % 8)
 	case peer.Bitfield:
+		if len(m.Bits) > s.earlyLimit() {
+			return fmt.Errorf("%w: bitfield of %d bytes", errProto, len(m.Bits))
+		}
 		*e = earlyHave{bits: m.Bits}
 	case peer.HaveAll, peer.HaveNone:
 		if err := needFast(p, m.ID); err != nil {
@@ -201,7 +212,6 @@ func (s *Session) peerReady(p *peerConn) {
 	for i := have.NextSet(0); i >= 0; i = have.NextSet(i + 1) {
 		s.send(p, &peer.Msg{ID: peer.Have, Index: uint32(i)})
 	}
-	p.sentHave = true
 	if err := s.afterHaveSet(p); err != nil {
 		s.kill(p, err)
 	}
