@@ -206,6 +206,9 @@ func (s *Session) metadataReject(p *peerConn, i int) {
 		p.ext.noMeta = true
 		s.tr.printf("metadata: %s rejected %d requests, not asked again", p.addr, p.ext.metaRejects)
 	}
+	if s.phase == phaseMetadata {
+		s.fetchMetadata(time.Now()) // the piece goes to whoever has room
+	}
 }
 
 // metadataDone checks the fetched metadata. Wrong SHA-1: every peer that
