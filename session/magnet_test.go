@@ -371,3 +371,66 @@ func TestPexFindsSeeder(t *testing.T) {
 		t.Errorf("the seeder was not found through PEX (want %q with source=pex):\n%s", want, tr)
 	}
 }
+
+// TestPexPrivate connects a session of a private torrent (BEP 27) to a
+// fake peer that speaks ut_pex: our extension handshake must not offer
+// ut_pex, and the addresses of the peer's ut_pex message must never be
+// dialled.
+func TestPexPrivate(t *testing.T) {
+	m := makeTorrentOpts(t, t.TempDir(), []int64{100000}, metainfo.BuildOptions{PieceLength: 16384, Private: true})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	offered := make(chan bool, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		ours := peer.Handshake{InfoHash: m.InfoHash, PeerID: randomPeerID()}
+		ours.Reserved.SetExtended()
+		if _, err := peer.Accept(c, ours, 5*time.Second); err != nil {
+			return
+		}
+		mc := &metaConn{c: c}
+		hs := offer(0)
+		mc.send(peer.ExtHandshakeID, hs.Encode())
+		r := peer.NewReader(c, 0)
+		for {
+			var msg peer.Msg
+			if r.ReadMsg(&msg) != nil {
+				return
+			}
+			if msg.ID == peer.Extended && msg.ExtID == peer.ExtHandshakeID {
+				hs, err := peer.ParseExtHandshake(msg.Ext)
+				offered <- err != nil || hs.M[peer.ExtPex] != 0
+				break
+			}
+		}
+		pexFlood(mc) // the first of them names 127.0.0.1:9
+		drainConn(c)
+	}()
+	tr := &traceBuf{}
+	s, err := New(NewHost(HostConfig{Version: "test"}), Config{Meta: m, Dir: t.TempDir(), Trace: tr,
+		Peers: []netip.AddrPort{netip.MustParseAddrPort(ln.Addr().String())}, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background()); !errors.Is(err, ErrNoProgress) {
+		t.Fatalf("run: %v, want ErrNoProgress\n%s", err, tr)
+	}
+	select {
+	case bad := <-offered:
+		if bad {
+			t.Errorf("our extension handshake offered ut_pex for a private torrent")
+		}
+	default:
+		t.Fatalf("the fake peer never saw our extension handshake\n%s", tr)
+	}
+	if strings.Contains(tr.String(), "127.0.0.1:9 ") || strings.Contains(tr.String(), "127.0.0.1:9:") {
+		t.Errorf("an address from ut_pex was dialled for a private torrent:\n%s", tr)
+	}
+}
