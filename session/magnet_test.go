@@ -257,6 +257,11 @@ func TestMagnetHostilePeers(t *testing.T) {
 			m := peer.MetadataMsg{Type: peer.MetadataData, Piece: 7, TotalSize: 40000, Data: make([]byte, peer.MetadataPieceLen)}
 			return mc.send(mc.id, m.Encode()) == nil
 		}, trace: "not requested", requests: -1},
+		{name: "piece sent twice", hs: offer(40000), act: func(mc *metaConn, req peer.MetadataMsg) bool {
+			n := min(peer.MetadataPieceLen, 40000-req.Piece*peer.MetadataPieceLen)
+			m := peer.MetadataMsg{Type: peer.MetadataData, Piece: req.Piece, TotalSize: 40000, Data: make([]byte, n)}
+			return mc.send(mc.id, m.Encode()) == nil && mc.send(mc.id, m.Encode()) == nil
+		}, trace: "not requested", requests: -1},
 		{name: "sizes disagree", hs: offer(40000), act: func(mc *metaConn, req peer.MetadataMsg) bool {
 			m := peer.MetadataMsg{Type: peer.MetadataData, Piece: req.Piece, TotalSize: 50000, Data: make([]byte, peer.MetadataPieceLen)}
 			return mc.send(mc.id, m.Encode()) == nil
