@@ -33,7 +33,7 @@ type extState struct {
 }
 
 // sendExtHandshake sends our BEP 10 handshake: the extensions we speak
-// (ut_pex only when peer exchange is allowed), our client name and listen
+// (ut_pex off for a private torrent), our client name and listen
 // port, how many requests we queue, the peer's address as we see it, and
 // the metadata size when we have the info.
 func (s *Session) sendExtHandshake(p *peerConn) {
@@ -44,8 +44,9 @@ func (s *Session) sendExtHandshake(p *peerConn) {
 		Reqq:   maxUpRequests,
 		YourIP: p.addr.Addr(),
 	}
-	if s.info == nil || !s.info.Private {
-		hs.M[peer.ExtPex] = extPexID
+	hs.M[peer.ExtPex] = extPexID
+	if s.info != nil && s.info.Private {
+		hs.M[peer.ExtPex] = 0 // BEP 10: 0 turns it off, also after a magnet's metadata said private
 	}
 	if s.meta != nil {
 		hs.MetadataSize = int64(len(s.meta.InfoBytes))
