@@ -104,6 +104,15 @@ func (h *harness) seedUs(ctx context.Context, sw *swarm) (*proc, string) {
 	return us, "127.0.0.1:" + strconv.Itoa(port)
 }
 
+// stopSeed checks that our seeder is still up, then stops it with SIGTERM:
+// it must exit 0.
+func (h *harness) stopSeed(ctx context.Context, us *proc) {
+	h.t.Helper()
+	h.alive(us)
+	us.signal(syscall.SIGTERM)
+	h.expectExit(ctx, us, 0)
+}
+
 // TestInteropAria2MagnetFromUs: aria2c, given only a magnet (with the
 // tracker: aria2c ignores x.pe), fetches the metadata and data from us.
 func TestInteropAria2MagnetFromUs(t *testing.T) {
@@ -117,9 +126,7 @@ func TestInteropAria2MagnetFromUs(t *testing.T) {
 	if err := sameData(sw.meta, sw.src, dst); err != nil {
 		t.Fatal(err)
 	}
-	h.alive(us)
-	us.signal(syscall.SIGTERM)
-	h.expectExit(ctx, us, 0)
+	h.stopSeed(ctx, us)
 }
 
 // TestInteropQbittorrentMagnetFromUs: qbittorrent-nox, given only a magnet
@@ -135,7 +142,5 @@ func TestInteropQbittorrentMagnetFromUs(t *testing.T) {
 	if err := sameData(sw.meta, sw.src, dst); err != nil {
 		t.Fatal(err)
 	}
-	h.alive(us)
-	us.signal(syscall.SIGTERM)
-	h.expectExit(ctx, us, 0)
+	h.stopSeed(ctx, us)
 }

@@ -4,9 +4,7 @@ package main
 // download from it and seed to it (the helpers are in qbittorrent_test.go).
 
 import (
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -31,10 +29,7 @@ func TestInteropSeedToQbittorrent(t *testing.T) {
 	h := newHarness(t, "qbittorrent-nox", "opentracker", "mktorrent")
 	ctx := h.deadline(interopTimeout)
 	sw := h.newSwarm(multiFiles)
-	trace := h.path("trace")
-	h.logs = append(h.logs, trace)
-	us := h.ours("unworkable", "-s", "-p", strconv.Itoa(freePort(t)), "-o", sw.src, "-t", trace, sw.torrent)
-	h.waitSeeds(ctx, sw, 1, us)
+	us, _ := h.seedUs(ctx, sw)
 	dst := h.mkdir("dst")
 	start := time.Now()
 	leech := h.qbitLeech(sw.torrent, dst)
@@ -44,9 +39,7 @@ func TestInteropSeedToQbittorrent(t *testing.T) {
 	if err := sameData(sw.meta, sw.src, dst); err != nil {
 		t.Fatal(err)
 	}
-	h.alive(us)
-	us.signal(syscall.SIGTERM)
-	h.expectExit(ctx, us, 0)
+	h.stopSeed(ctx, us)
 }
 
 // TestQbitConfig checks the lines that keep qbittorrent-nox headless and on
