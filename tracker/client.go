@@ -26,9 +26,10 @@ const (
 	MaxRedirects = 5
 )
 
-// Client sends HTTP(S) announces. Its fields may be set after NewClient
-// and must not change while announces are in flight; then a Client is safe
-// for concurrent use. A zero Client works with the defaults.
+// Client sends HTTP(S) and UDP (BEP 15) announces. Its fields may be set
+// after NewClient and must not change while announces are in flight; then a
+// Client is safe for concurrent use. A zero Client works with the defaults.
+// It remembers UDP connection ids, so it must not be copied after first use.
 type Client struct {
 	// HTTP does the requests; nil means a client built like NewClient's.
 	HTTP *http.Client
@@ -40,6 +41,9 @@ type Client struct {
 	MaxPeers int
 	// UserAgent is sent as the User-Agent header when non-empty.
 	UserAgent string
+
+	// udp caches UDP trackers' connection ids and packet counts.
+	udp udpCache
 }
 
 // defaultHTTP serves Clients whose HTTP field is nil.
@@ -74,14 +78,18 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// Announce sends one announce to the http(s) URL rawURL and decodes the
-// answer. Other schemes return an error wrapping ErrUnsupported. Any query
-// already in the URL is kept. A `failure reason` gives a *FailureError, even
-// on a non-200 status; any other non-200 status is an error.
+// Announce sends one announce to the http(s) or udp URL rawURL and decodes
+// the answer. Other schemes return an error wrapping ErrUnsupported. Any
+// query already in the URL is kept (for udp, sent as BEP 41 URL data). A
+// `failure reason` (udp: an error reply) gives a *FailureError, even on a
+// non-200 status; any other non-200 status is an error.
 func (c *Client) Announce(ctx context.Context, rawURL string, req Request) (*Response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: announce: %w", err)
+	}
+	if u.Scheme == "udp" {
+		return c.announceUDP(ctx, u, req)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("%w %q", ErrUnsupported, u.Scheme)

@@ -283,7 +283,8 @@ func TestAnnounceBadURL(t *testing.T) {
 		url         string
 		unsupported bool
 	}{
-		{"udp://tracker.example.org:1337/announce", true},
+		{"ws://tracker.example.org/announce", true},
+		{"udp://127.0.0.1/announce", false}, // no port: refused before any packet
 		{"wss://tracker.example.org/announce", true},
 		{"announce", true},
 		{"http://[::1", false},

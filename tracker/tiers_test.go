@@ -69,12 +69,12 @@ func TestTiersAnnounce(t *testing.T) {
 	down1, down2 := dead(t), dead(t)
 	c := NewClient("")
 
-	tr := &Tiers{tiers: [][]string{{down1, "udp://x:1/announce", down2}, {"http://127.0.0.1:1/closed", good}}}
+	tr := &Tiers{tiers: [][]string{{down1, "wss://x:1/announce", down2}, {"http://127.0.0.1:1/closed", good}}}
 	r, u, err := tr.Announce(context.Background(), c, testRequest())
 	if err != nil || u != good || r.Interval.Seconds() != 99 {
 		t.Fatalf("Announce = %+v, %q, %v; want the second tier's good tracker", r, u, err)
 	}
-	want := [][]string{{down1, "udp://x:1/announce", down2}, {good, "http://127.0.0.1:1/closed"}}
+	want := [][]string{{down1, "wss://x:1/announce", down2}, {good, "http://127.0.0.1:1/closed"}}
 	if got := tr.URLs(); !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("after announce tiers = %v, want %v", got, want)
 	}
@@ -96,7 +96,7 @@ func TestTiersAnnounceFailure(t *testing.T) {
 }
 
 func TestTiersAnnounceAllFail(t *testing.T) {
-	urls := []string{dead(t), "udp://x:1/announce", dead(t)}
+	urls := []string{dead(t), "wss://x:1/announce", dead(t)}
 	tr := NewTiers([][]string{urls[:1], urls[1:]}, nil)
 	_, u, err := tr.Announce(context.Background(), NewClient(""), testRequest())
 	if err == nil || u != "" {

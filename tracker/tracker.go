@@ -1,8 +1,9 @@
 // Package tracker announces to BitTorrent trackers: a Request goes in, a
 // Response (interval and peer addresses) comes out. It speaks the HTTP(S)
 // tracker protocol of BEP 3 with compact peers (BEP 23) and IPv6 peers
-// (BEP 7), and walks announce-list tiers as BEP 12 describes. UDP trackers
-// (BEP 15) are not supported yet.
+// (BEP 7), the UDP tracker protocol of BEP 15 with BEP 41 URL data (udp.go,
+// udpwire.go), and walks announce-list tiers, HTTP and UDP mixed, as BEP 12
+// describes.
 //
 // The package is a leaf: it trades plain values ([20]byte, netip.AddrPort)
 // and knows nothing of sessions, pieces or storage.
@@ -96,5 +97,5 @@ func (e *FailureError) Error() string {
 }
 
 // ErrUnsupported is wrapped by Announce for URL schemes it cannot speak
-// (anything but http and https for now).
+// (anything but http, https and udp).
 var ErrUnsupported = errors.New("tracker: unsupported URL scheme")
