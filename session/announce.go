@@ -22,6 +22,7 @@ type announcer struct {
 	completed bool // "completed" is due
 	trackerID string
 	key       uint32
+	said      map[string]bool // tracker messages reported (trackermsg.go)
 }
 
 // announceResult is one announce's outcome, sent back to the loop.
@@ -105,6 +106,7 @@ func (s *Session) handleAnnounce(r announceResult) {
 	a.tiers = r.tiers
 	now := time.Now()
 	if r.err != nil {
+		s.trackerTrouble(r.url, r.err)
 		a.fails++
 		a.next = now.Add(tracker.Backoff(a.fails))
 		s.tr.printf("announce failed (retry in %v): %v", a.next.Sub(now).Round(time.Second), r.err)
@@ -123,7 +125,7 @@ func (s *Session) handleAnnounce(r announceResult) {
 	a.next = now.Add(tracker.NextInterval(r.resp))
 	s.tr.printf("announce ok %s: %d peers, next in %v", r.url, len(r.resp.Peers), a.next.Sub(now).Round(time.Second))
 	if r.resp.Warning != "" {
-		s.tr.printf("tracker warning: %s", r.resp.Warning)
+		s.trackerSay(r.url, TrackerWarning, r.resp.Warning)
 	}
 	for _, p := range r.resp.Peers {
 		s.addCandidate(p, srcTracker)

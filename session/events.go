@@ -20,16 +20,19 @@ const (
 	EvCompleted   EventType = "completed"    // the last piece was verified
 	EvStopped     EventType = "stopped"      // the session ended (Stats are final)
 	EvError       EventType = "error"        // a fatal local error ended the session
+	EvTracker     EventType = "tracker"      // a tracker's failure reason or warning, or an unusable tracker URL (once per distinct message)
 )
 
 // Event is one thing the session reports to Config.OnEvent. Stats is a
 // snapshot taken when the event happened.
 type Event struct {
-	Type   EventType
-	Time   time.Time
-	Stats  Stats
-	Piece  int    // EvPieceFailed: the piece index
-	Reason string // EvStopped: "completed", "seed-ratio", "seed-time", "interrupted", "timeout", "error"; EvError: the message; EvMetadata: "fetching" or "received"
+	Type    EventType
+	Time    time.Time
+	Stats   Stats
+	Piece   int    // EvPieceFailed: the piece index
+	Reason  string // EvStopped: "completed", "seed-ratio", "seed-time", "interrupted", "timeout", "error"; EvError: the message; EvMetadata: "fetching" or "received"; EvTracker: TrackerFailure, TrackerWarning or TrackerUnusable
+	URL     string // EvTracker: the tracker's URL
+	Message string // EvTracker: what it said, cleaned of control characters
 }
 
 // ErrNoProgress ends a session that made no progress (no verified piece,

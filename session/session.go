@@ -207,6 +207,7 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
+	s.checkTrackerURLs()
 	s.begin()
 	if s.err == nil && !s.finished {
 		s.tick(time.Now())

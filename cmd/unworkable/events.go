@@ -34,8 +34,9 @@ type jsonEvent struct {
 	ElapsedS   float64 `json:"elapsed_s"`
 	Complete   bool    `json:"complete"`
 	Piece      *int    `json:"piece,omitempty"`   // piece_failed
-	Reason     string  `json:"reason,omitempty"`  // stopped
-	Message    string  `json:"message,omitempty"` // error
+	Reason     string  `json:"reason,omitempty"`  // stopped; tracker: failure, warning, unusable
+	Message    string  `json:"message,omitempty"` // error; tracker: what it said
+	URL        string  `json:"url,omitempty"`     // tracker
 
 	PeersBySource map[string]int `json:"peers_by_source,omitempty"` // progress
 	State         string         `json:"state,omitempty"`           // metadata: fetching, received
@@ -72,6 +73,8 @@ func encodeEvent(ev session.Event) []byte {
 				j.PeersBySource[session.SourceName(i)] = n
 			}
 		}
+	case session.EvTracker:
+		j.Reason, j.Message, j.URL = ev.Reason, ev.Message, ev.URL
 	case session.EvMetadata:
 		j.State = ev.Reason
 		j.MetaPeers, j.MetaSize, j.MetaHave = &st.MetaPeers, &st.MetaSize, &st.MetaHave

@@ -117,6 +117,8 @@ func (l *eventLog) event(ev session.Event) {
 			"complete", st.Complete, "elapsed", st.Elapsed.Round(time.Millisecond))
 	case session.EvError:
 		l.Error("session error", "err", ev.Reason)
+	case session.EvTracker:
+		l.Warn("tracker", "kind", ev.Reason, "url", ev.URL, "message", ev.Message)
 	}
 }
 

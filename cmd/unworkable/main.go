@@ -237,9 +237,13 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	if o.json {
 		out = newLineQueue(stdout)
 	}
+	var meter *meter
 	onEvent := func(ev session.Event) {
-		if ev.Type == session.EvStart {
+		switch ev.Type {
+		case session.EvStart:
 			tuneTransfer() // past the start-up check
+		case session.EvTracker:
+			meter.tracker(ev)
 		}
 		lg.event(ev)
 		if out == nil && status == nil {
@@ -253,7 +257,8 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 			status.broadcast(line)
 		}
 	}
-	meter := newMeter(stderr, stdout, isTerminal(stderr))
+	meter = newMeter(stderr, stdout, isTerminal(stderr))
+	meter.notes = stderr
 	if o.quiet || o.json {
 		meter = newMeter(nil, nil, false)
 	}

@@ -18,7 +18,9 @@ type meter struct {
 	mu      sync.Mutex
 	term    io.Writer // the terminal, or nil
 	out     io.Writer // where the summary goes, or nil
+	notes   io.Writer // where tracker messages go off a terminal, or nil
 	last    session.Stats
+	note    string // the last tracker message, shown in the line on a terminal
 	drawn   bool
 	started time.Time
 }
@@ -33,6 +35,35 @@ func newMeter(w, summary io.Writer, tty bool) *meter {
 	return m
 }
 
+// tracker shows a tracker's message (each distinct one comes once): in
+// the progress line on a terminal, else as one line on the notes writer.
+func (m *meter) tracker(ev session.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	text := "tracker " + ev.URL + ": " + ev.Message
+	if ev.Reason == session.TrackerWarning {
+		text = "tracker " + ev.URL + " warning: " + ev.Message
+	}
+	switch {
+	case m.term != nil:
+		m.note = text
+		fmt.Fprintf(m.term, "\r%s\x1b[K", m.line())
+		m.drawn = true
+	case m.notes != nil:
+		fmt.Fprintf(m.notes, "unworkable: %s\n", text)
+	}
+}
+
+// line is the progress line with the last tracker message in place of
+// the name, which it names.
+func (m *meter) line() string {
+	st := m.last
+	if m.note != "" {
+		st.Name = st.Name + " [" + m.note + "]"
+	}
+	return progressLine(st, termWidth())
+}
+
 // update takes a snapshot from the session and redraws the line.
 func (m *meter) update(st session.Stats) {
 	m.mu.Lock()
@@ -41,7 +72,7 @@ func (m *meter) update(st session.Stats) {
 	if m.term == nil {
 		return
 	}
-	fmt.Fprintf(m.term, "\r%s\x1b[K", progressLine(st, termWidth()))
+	fmt.Fprintf(m.term, "\r%s\x1b[K", m.line())
 	m.drawn = true
 }
 
