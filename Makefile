@@ -3,7 +3,8 @@
 #   make / make build   build ./unworkable
 #   make test           what CI runs: external test programs, go vet, gofmt,
 #                       go test -race ./... (includes the interop and hostile
-#                       suites), then each fuzz target briefly
+#                       suites), then each fuzz target briefly; as root, in a
+#                       network namespace with only loopback (scripts/test.sh)
 #   make demo           a two-instance loopback download of a random payload
 #   make bench          Go benchmarks, magnet start-up beside aria2c, then the
 #                       loopback comparison (needs shared/bench)
@@ -22,7 +23,7 @@ BIN      = unworkable
 # the man page, wherever it lives
 MAN      = $(firstword $(wildcard cmd/unworkable/unworkable.1 unworkable.1) unworkable.1)
 
-.PHONY: all build test deps vet fmt-check gotest demo bench fuzz fuzz-ci install uninstall clean
+.PHONY: all build test test-steps deps vet fmt-check gotest demo bench fuzz fuzz-ci install uninstall clean
 
 all: build
 
@@ -31,7 +32,11 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/unworkable
 
-test: deps vet fmt-check gotest fuzz-ci
+test: deps
+	GO=$(GO) MAKE=$(MAKE) scripts/test.sh
+
+# What scripts/test.sh runs, inside the namespace when it can.
+test-steps: vet fmt-check gotest fuzz-ci
 
 deps:
 	scripts/deps.sh

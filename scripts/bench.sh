@@ -25,6 +25,8 @@
 #   BENCH_GO=0 / BENCH_MAGNET=0 / BENCH_SWARM=0 ...   leave out one of the steps
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Loopback only (issue 10): our binary refuses any other address.
+export UNWORKABLE_LOOPBACK_ONLY=1
 GO=${GO:-go}
 SWARM=${SWARM:-../shared/bench/swarm.sh}
 MIB=${BENCH_MIB:-1024}

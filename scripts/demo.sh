@@ -15,6 +15,8 @@
 #   DEMO_TIMEOUT=600 ...       give the download longer than 300 s
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Loopback only (issue 10): our binary refuses any other address.
+export UNWORKABLE_LOOPBACK_ONLY=1
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/unworkable-demo.XXXXXX")
 SEED_PID=

@@ -43,6 +43,8 @@
 #   MAGNET_TIMEOUT=60 ...            seconds per run before it counts as failed (60)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Loopback only (issue 10): our binary refuses any other address.
+export UNWORKABLE_LOOPBACK_ONLY=1
 GO=${GO:-go}
 REPS=${MAGNET_REPS:-5}
 TMO=${MAGNET_TIMEOUT:-60}

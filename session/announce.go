@@ -81,6 +81,7 @@ func (s *Session) maybeAnnounce(now time.Time) {
 	}
 	if a.client == nil {
 		a.client = tracker.NewClient(userAgent(s.host.cfg.Version))
+		a.client.LoopbackOnly = s.host.cfg.LoopbackOnly
 	}
 	a.inFlight = true
 	req := s.request(ev)

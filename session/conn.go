@@ -34,7 +34,11 @@ var maxFrame = peer.MaxMsgLen(0)
 // dial connects to a and handshakes for infoHash, reporting to r.
 func (h *Host) dial(r route, a netip.AddrPort, infoHash [20]byte) {
 	d := dialed{addr: a}
-	c, err := net.DialTimeout("tcp", a.String(), dialTimeout)
+	err := h.checkDial(a)
+	var c net.Conn
+	if err == nil {
+		c, err = net.DialTimeout("tcp", a.String(), dialTimeout)
+	}
 	if err == nil {
 		d.hs, err = peer.Initiate(c, h.handshake(infoHash), handshakeTimeout)
 		if err != nil {

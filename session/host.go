@@ -16,6 +16,7 @@ type HostConfig struct {
 	UploadRate   int64        // bytes per second for all peers of all torrents (0: unlimited)
 	DownloadRate int64        // bytes per second for all peers of all torrents (0: unlimited)
 	MaxConns     int          // connected peers of all torrents at most; 0 means no limit beyond each torrent's
+	LoopbackOnly bool         // dial and announce to loopback addresses only (LoopbackEnv)
 }
 
 // Host owns what the torrents of one process share: the TCP listener (an

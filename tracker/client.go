@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -41,7 +42,18 @@ type Client struct {
 	MaxPeers int
 	// UserAgent is sent as the User-Agent header when non-empty.
 	UserAgent string
+	// LoopbackOnly refuses every tracker that is not at a loopback address
+	// (an IP literal in 127.0.0.0/8 or ::1, or the name localhost, which is
+	// never looked up) with a *LoopbackError, before anything is sent or
+	// resolved; redirects included (UNWORKABLE_LOOPBACK_ONLY=1).
+	LoopbackOnly bool
 
+	// guarded is the HTTP client used under LoopbackOnly, made from HTTP
+	// on first use.
+	guarded struct {
+		once sync.Once
+		hc   *http.Client
+	}
 	// udp caches UDP trackers' connection ids and packet counts.
 	udp udpCache
 }
@@ -88,11 +100,16 @@ func (c *Client) Announce(ctx context.Context, rawURL string, req Request) (*Res
 	if err != nil {
 		return nil, fmt.Errorf("tracker: announce: %w", err)
 	}
+	if u.Scheme != "udp" && u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%w %q", ErrUnsupported, u.Scheme)
+	}
+	if c.LoopbackOnly {
+		if _, err := loopbackAddrs(u.Hostname()); err != nil {
+			return nil, fmt.Errorf("tracker: announce %s: %w", u.Host, err)
+		}
+	}
 	if u.Scheme == "udp" {
 		return c.announceUDP(ctx, u, req)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("%w %q", ErrUnsupported, u.Scheme)
 	}
 	if u.RawQuery != "" {
 		u.RawQuery += "&"
@@ -111,11 +128,7 @@ func (c *Client) Announce(ctx context.Context, rawURL string, req Request) (*Res
 
 // do runs the request and decodes the body.
 func (c *Client) do(hreq *http.Request) (*Response, error) {
-	hc := c.HTTP
-	if hc == nil {
-		hc = defaultHTTP
-	}
-	resp, err := hc.Do(hreq)
+	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: announce %s: %w", hreq.URL.Host, err)
 	}
@@ -146,6 +159,20 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("response body exceeds limit %d", max)
 	}
 	return body, nil
+}
+
+// httpClient returns the HTTP client of an announce: HTTP (or the default),
+// or under LoopbackOnly its guarded copy.
+func (c *Client) httpClient() *http.Client {
+	hc := c.HTTP
+	if hc == nil {
+		hc = defaultHTTP
+	}
+	if !c.LoopbackOnly {
+		return hc
+	}
+	c.guarded.once.Do(func() { c.guarded.hc = guardHTTP(hc) })
+	return c.guarded.hc
 }
 
 func (c *Client) maxBody() int64 {

@@ -158,9 +158,12 @@ func (c *Client) announceUDP(ctx context.Context, u *url.URL, req Request) (*Res
 	if len(urlData) > udpMaxURLData {
 		return fail(fmt.Errorf("path and query of %d bytes exceed %d", len(urlData), udpMaxURLData))
 	}
-	ap, err := resolveUDP(ctx, u)
+	ap, err := resolveUDP(ctx, u, c.LoopbackOnly)
 	if err != nil {
 		return fail(err)
+	}
+	if c.LoopbackOnly && !ap.Addr().Unmap().IsLoopback() {
+		return fail(&LoopbackError{Host: ap.Addr().String()})
 	}
 	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap))
 	if err != nil {
@@ -181,7 +184,9 @@ func (c *Client) announceUDP(ctx context.Context, u *url.URL, req Request) (*Res
 }
 
 // resolveUDP returns the address of the URL's host; the port is required.
-func resolveUDP(ctx context.Context, u *url.URL) (netip.AddrPort, error) {
+// With loopbackOnly, only a loopback IP literal or localhost (as 127.0.0.1,
+// not looked up) is taken, and nothing is resolved.
+func resolveUDP(ctx context.Context, u *url.URL, loopbackOnly bool) (netip.AddrPort, error) {
 	host, port := u.Hostname(), u.Port()
 	if host == "" || port == "" {
 		return netip.AddrPort{}, fmt.Errorf("udp URL needs a host and a port")
@@ -189,6 +194,13 @@ func resolveUDP(ctx context.Context, u *url.URL) (netip.AddrPort, error) {
 	p, err := net.DefaultResolver.LookupPort(ctx, "udp", port)
 	if err != nil || p == 0 {
 		return netip.AddrPort{}, fmt.Errorf("bad port %q", port)
+	}
+	if loopbackOnly {
+		addrs, err := loopbackAddrs(host)
+		if err != nil {
+			return netip.AddrPort{}, err
+		}
+		return netip.AddrPortFrom(addrs[0].Unmap(), uint16(p)), nil
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
 		return netip.AddrPortFrom(a.Unmap(), uint16(p)), nil

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/unworkable/unworkable/session"
 )
 
 // build holds the result of building the unworkable binary, done once per
@@ -31,8 +33,13 @@ var build struct {
 	err  error
 }
 
-// TestMain removes the directory holding the built binary after the tests.
+// TestMain turns the loopback guard on for the whole test binary: run()
+// called in-process and every child that inherits the environment (our
+// binary above all) refuse any address that is not a loopback one (issue
+// 10: these machines reach nothing else). It removes the directory holding
+// the built binary after the tests.
 func TestMain(m *testing.M) {
+	os.Setenv(session.LoopbackEnv, "1")
 	code := m.Run()
 	if build.dir != "" {
 		os.RemoveAll(build.dir)

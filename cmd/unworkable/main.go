@@ -57,6 +57,7 @@ type options struct {
 	status       statusAddr // network "" when not asked for
 	saveTorrent  string
 	torrent      string // a .torrent path or a magnet URI
+	loopbackOnly bool   // UNWORKABLE_LOOPBACK_ONLY=1: no address but loopback ones
 }
 
 const usageText = `usage: unworkable [-sq] [-p port] [--bind addr] [-o dir] [-t tracefile] [--log file]
@@ -166,6 +167,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printUsage(stderr, fs)
 		return exitUsage
 	}
+	if o.loopbackOnly, err = loopbackOnly(); err != nil {
+		fmt.Fprintf(stderr, "unworkable: %v\n", err)
+		return exitUsage
+	}
 	stopProfile := startProfile(stderr)
 	err = download(o, stdout, stderr)
 	stopProfile()
@@ -196,11 +201,11 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 		}
 		lg.close()
 	}()
-	cfg, err := target(o.torrent)
+	cfg, err := target(o.torrent, o.loopbackOnly)
 	if err != nil {
 		return err
 	}
-	peers, err := resolvePeers(o.peers)
+	peers, err := resolvePeers(o.peers, o.loopbackOnly)
 	if err != nil {
 		return err
 	}
@@ -213,7 +218,7 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	}
 	host := session.NewHost(session.HostConfig{
 		Listener: ln, Port: port, Version: version, MaxConns: o.maxPeers,
-		UploadRate: o.uploadRate, DownloadRate: o.downloadRate,
+		UploadRate: o.uploadRate, DownloadRate: o.downloadRate, LoopbackOnly: o.loopbackOnly,
 	})
 	host.Start()
 	defer host.Close()
@@ -292,8 +297,9 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 }
 
 // target turns the torrent argument, a .torrent path or a magnet URI, into
-// the start of a session's configuration. A bad one is exit 3.
-func target(arg string) (session.Config, error) {
+// the start of a session's configuration. A bad one is exit 3, and so is
+// an x.pe peer the loopback guard refuses.
+func target(arg string, loopbackOnly bool) (session.Config, error) {
 	if !metainfo.IsMagnet(arg) {
 		m, err := metainfo.Load(arg)
 		if err != nil {
@@ -307,11 +313,11 @@ func target(arg string) (session.Config, error) {
 	}
 	var peers []netip.AddrPort
 	for _, hp := range mg.Peers {
-		a, err := net.ResolveTCPAddr("tcp", hp)
+		a, err := resolvePeer(hp, loopbackOnly)
 		if err != nil {
 			return session.Config{}, codef(exitTorrent, "magnet: x.pe %s: %w", hp, err)
 		}
-		peers = append(peers, a.AddrPort())
+		peers = append(peers, a)
 	}
 	return session.Config{
 		InfoHash: mg.InfoHash, Name: mg.Name, Trackers: mg.Trackers, WebSeeds: mg.WebSeeds, MagnetPeers: peers,
@@ -355,14 +361,51 @@ func listen(bind string, port uint16, explicit bool) (net.Listener, uint16, erro
 }
 
 // resolvePeers turns --peer host:port values into addresses.
-func resolvePeers(list []string) ([]netip.AddrPort, error) {
+func resolvePeers(list []string, loopbackOnly bool) ([]netip.AddrPort, error) {
 	var out []netip.AddrPort
 	for _, s := range list {
-		a, err := net.ResolveTCPAddr("tcp", s)
+		a, err := resolvePeer(s, loopbackOnly)
 		if err != nil {
 			return nil, fmt.Errorf("--peer %s: %w", s, err)
 		}
-		out = append(out, a.AddrPort())
+		out = append(out, a)
 	}
 	return out, nil
+}
+
+// resolvePeer resolves a peer's host:port. Under the loopback guard the
+// host must be a loopback IP literal or localhost (taken as 127.0.0.1), and
+// is checked before anything is looked up, so no DNS query is sent.
+func resolvePeer(hp string, loopbackOnly bool) (netip.AddrPort, error) {
+	if loopbackOnly {
+		host, port, err := net.SplitHostPort(hp)
+		if err != nil {
+			return netip.AddrPort{}, err
+		}
+		if err := session.CheckLoopback(host); err != nil {
+			return netip.AddrPort{}, err
+		}
+		if !isIP(host) {
+			hp = net.JoinHostPort("127.0.0.1", port) // localhost
+		}
+	}
+	a, err := net.ResolveTCPAddr("tcp", hp)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return a.AddrPort(), nil
+}
+
+// loopbackOnly reads session.LoopbackEnv once: 1 turns the guard on, unset,
+// empty or 0 leave it off, and any other value is an error (exit 2) rather
+// than a guard silently off.
+func loopbackOnly() (bool, error) {
+	switch v := os.Getenv(session.LoopbackEnv); v {
+	case "1":
+		return true, nil
+	case "", "0":
+		return false, nil
+	default:
+		return false, fmt.Errorf("%s=%s: want 1 (loopback only) or 0", session.LoopbackEnv, v)
+	}
 }
