@@ -1,7 +1,9 @@
-// Package dht is a BitTorrent DHT node's building blocks: KRPC messages
-// (BEP 5, with the IPv6 keys of BEP 32 and the "ip" key of BEP 42), node
-// ids and the XOR metric, BEP 42 secure node ids, a Kademlia routing
-// table, announce tokens and a bounded peer store.
+// Package dht is a BitTorrent DHT node (BEP 5): KRPC messages (with the
+// IPv6 keys of BEP 32 and the "ip" key of BEP 42), node ids and the XOR
+// metric, BEP 42 secure node ids, a Kademlia routing table, announce
+// tokens, a bounded peer store, and the Node that puts them together on
+// one UDP socket: it answers queries within per-source and global rate
+// bounds and runs iterative get_peers lookups and announces.
 //
 // It is a leaf package: it imports nothing else of this module and trades
 // plain values ([20]byte ids, netip.AddrPort addresses, []byte datagrams).

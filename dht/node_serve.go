@@ -1,0 +1,117 @@
+package dht
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Serving bounds. libtorrent drops sources sending above 5 packets a
+// second; we allow 50 queries a second per source, enough for a few
+// lookups of a neighbour passing through us at once, and 500 replies a
+// second in all, so that a flood costs us bounded bandwidth. A source is
+// an IP address under OnePerIP, an address and port under
+// OnePerAddrPort (loopback swarms share one IP).
+const (
+	MaxQueriesPerSource = 50   // queries answered per source per second
+	MaxRepliesPerSecond = 500  // replies sent per second, all sources
+	MaxRateSources      = 4096 // sources tracked per second; queries from more are dropped
+	MaxValuesReply      = 50   // peers in one get_peers reply (about 400 bytes of IPv4)
+)
+
+// limits counts the queries answered in the current one-second window.
+// Owned by the loop goroutine.
+type limits struct {
+	window    time.Time
+	perSource map[netip.AddrPort]int
+	replies   int
+}
+
+// allow reports whether a query from src may be answered now, and counts
+// it if so. The map is cleared every second, so it holds at most
+// MaxRateSources entries.
+func (l *limits) allow(src netip.AddrPort, now time.Time) bool {
+	if now.Sub(l.window) >= time.Second || now.Before(l.window) {
+		clear(l.perSource)
+		l.replies = 0
+		l.window = now
+	}
+	c, seen := l.perSource[src]
+	if l.replies >= MaxRepliesPerSecond || c >= MaxQueriesPerSource || !seen && len(l.perSource) >= MaxRateSources {
+		return false
+	}
+	l.perSource[src] = c + 1
+	l.replies++
+	return true
+}
+
+// serve answers a query within the rate bounds. BEP 5: a node that
+// queries us is a contact to insert into the table (unless BEP 43
+// read-only).
+func (n *Node) serve(from netip.AddrPort, m Msg) {
+	now := n.now()
+	if !n.limits.allow(n.table.addrKey(from), now) {
+		n.counts.limited++
+		return
+	}
+	if !m.RO {
+		n.table.Insert(NodeInfo{ID: m.ID, Addr: from}, now)
+	}
+	r := n.answer(from, m)
+	n.write(from, r.Encode())
+}
+
+// answer returns the reply to query m from from: one small handler per
+// BEP 5 query, error 204 for any other.
+func (n *Node) answer(from netip.AddrPort, m Msg) Msg {
+	r := Msg{T: m.T, Y: TypeResponse, ID: n.id, IP: from}
+	switch m.Q {
+	case QueryPing:
+	case QueryFindNode:
+		n.addNodes(&r, from, m.Want, m.Target)
+	case QueryGetPeers:
+		r.Token = n.tokens.Token(from.Addr())
+		if r.Values = n.store.Peers(m.InfoHash, MaxValuesReply); len(r.Values) == 0 {
+			n.addNodes(&r, from, m.Want, m.InfoHash)
+		}
+	case QueryAnnouncePeer:
+		return n.announced(from, m, r)
+	default:
+		return krpcError(m.T, ErrMethodUnknown, "method unknown")
+	}
+	return r
+}
+
+// addNodes puts the K nodes closest to target in r: "nodes" for an IPv4
+// requester or one wanting "n4", "nodes6" for IPv6 or "n6" (BEP 32).
+func (n *Node) addNodes(r *Msg, from netip.AddrPort, want Want, target ID) {
+	closest := n.table.Closest(target, K)
+	if want&WantNodes4 != 0 || want == 0 && from.Addr().Is4() {
+		r.Nodes = closest
+	}
+	if want&WantNodes6 != 0 || want == 0 && from.Addr().Is6() {
+		r.Nodes6 = closest
+	}
+}
+
+// announced stores an announce_peer whose token is one we gave to from's
+// IP. BEP 5: with implied_port the peer's port is the datagram's source
+// port; a bad token is error 203.
+func (n *Node) announced(from netip.AddrPort, m Msg, r Msg) Msg {
+	if !n.tokens.ValidToken(m.Token, from.Addr()) {
+		return krpcError(m.T, ErrProtocol, "bad token")
+	}
+	port := m.Port
+	if m.ImpliedPort {
+		port = int(from.Port())
+	}
+	if port == 0 {
+		return krpcError(m.T, ErrProtocol, "bad port")
+	}
+	n.store.Add(m.InfoHash, netip.AddrPortFrom(from.Addr(), uint16(port)))
+	return r
+}
+
+// krpcError returns a KRPC error reply.
+func krpcError(t []byte, code int, msg string) Msg {
+	return Msg{T: t, Y: TypeError, ErrCode: code, ErrMsg: msg}
+}
