@@ -14,17 +14,32 @@ import (
 
 // The loopback guard (Client.LoopbackOnly): announces go to loopback
 // addresses only, and no name but localhost is resolved, so no packet, DNS
-// query included, leaves the machine. session has its own copy of the check
-// (leaves do not import each other).
+// query included, leaves the machine. session uses the same check for the
+// peers it dials.
 
-// LoopbackError is the refusal of a tracker address that is not a loopback
-// one while Client.LoopbackOnly is set.
+// LoopbackEnv names the environment variable that, set to 1, keeps the
+// process on loopback: cmd/unworkable reads it once into
+// Client.LoopbackOnly and session.HostConfig.LoopbackOnly, and the tests
+// and scripts set it (issue 10's network rule: nothing leaves 127.0.0.0/8
+// or ::1).
+const LoopbackEnv = "UNWORKABLE_LOOPBACK_ONLY"
+
+// LoopbackError is the refusal of an address that is not a loopback one
+// while the guard is on: a tracker's here, a peer's in session.
 type LoopbackError struct {
 	Host string // the address or name refused
 }
 
 func (e *LoopbackError) Error() string {
-	return fmt.Sprintf("refused: UNWORKABLE_LOOPBACK_ONLY=1 and %s is not a loopback address", e.Host)
+	return fmt.Sprintf("refused: %s=1 and %s is not a loopback address", LoopbackEnv, e.Host)
+}
+
+// CheckLoopback returns a *LoopbackError unless host is an IP literal in
+// 127.0.0.0/8 or ::1 (IPv4-mapped and zoned forms included) or the name
+// localhost. It never resolves a name, so checking sends nothing.
+func CheckLoopback(host string) error {
+	_, err := loopbackAddrs(host)
+	return err
 }
 
 // loopbackAddrs returns the addresses to use for host under the guard: an

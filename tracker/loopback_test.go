@@ -165,3 +165,41 @@ func TestLoopbackAnnounceIPv6(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckLoopback checks the exported check (cmd's --peer and x.pe use
+// it) and its message.
+func TestCheckLoopback(t *testing.T) {
+	tests := []struct {
+		host string
+		ok   bool
+	}{
+		{"127.0.0.1", true},
+		{"127.0.0.5", true},
+		{"::1", true},
+		{"[::1]", true},
+		{"::ffff:127.0.0.1", true},
+		{"localhost", true},
+		{"LOCALHOST.", true},
+		{"10.0.0.1", false},
+		{"192.0.2.1", false},
+		{"2001:db8::1", false},
+		{"::ffff:192.0.2.1", false},
+		{"0.0.0.0", false},
+		{"127.1", false}, // a name to a resolver, not a literal
+		{"example.org", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		err := CheckLoopback(tt.host)
+		if tt.ok != (err == nil) {
+			t.Errorf("CheckLoopback(%q) = %v, want allowed %v", tt.host, err, tt.ok)
+		}
+		if err != nil && !errors.As(err, new(*LoopbackError)) {
+			t.Errorf("CheckLoopback(%q) = %T, want a *LoopbackError", tt.host, err)
+		}
+	}
+	want := "refused: UNWORKABLE_LOOPBACK_ONLY=1 and 93.184.216.34 is not a loopback address"
+	if err := CheckLoopback("93.184.216.34"); err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+}

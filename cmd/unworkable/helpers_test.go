@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unworkable/unworkable/session"
+	"github.com/unworkable/unworkable/tracker"
 )
 
 // build holds the result of building the unworkable binary, done once per
@@ -39,7 +39,7 @@ var build struct {
 // 10: these machines reach nothing else). It removes the directory holding
 // the built binary after the tests.
 func TestMain(m *testing.M) {
-	os.Setenv(session.LoopbackEnv, "1")
+	os.Setenv(tracker.LoopbackEnv, "1")
 	code := m.Run()
 	if build.dir != "" {
 		os.RemoveAll(build.dir)

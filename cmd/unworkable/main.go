@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/unworkable/unworkable/metainfo"
 	"github.com/unworkable/unworkable/session"
+	"github.com/unworkable/unworkable/tracker"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -382,7 +383,7 @@ func resolvePeer(hp string, loopbackOnly bool) (netip.AddrPort, error) {
 		if err != nil {
 			return netip.AddrPort{}, err
 		}
-		if err := session.CheckLoopback(host); err != nil {
+		if err := tracker.CheckLoopback(host); err != nil {
 			return netip.AddrPort{}, err
 		}
 		if !isIP(host) {
@@ -396,16 +397,16 @@ func resolvePeer(hp string, loopbackOnly bool) (netip.AddrPort, error) {
 	return a.AddrPort(), nil
 }
 
-// loopbackOnly reads session.LoopbackEnv once: 1 turns the guard on, unset,
+// loopbackOnly reads tracker.LoopbackEnv once: 1 turns the guard on, unset,
 // empty or 0 leave it off, and any other value is an error (exit 2) rather
 // than a guard silently off.
 func loopbackOnly() (bool, error) {
-	switch v := os.Getenv(session.LoopbackEnv); v {
+	switch v := os.Getenv(tracker.LoopbackEnv); v {
 	case "1":
 		return true, nil
 	case "", "0":
 		return false, nil
 	default:
-		return false, fmt.Errorf("%s=%s: want 1 (loopback only) or 0", session.LoopbackEnv, v)
+		return false, fmt.Errorf("%s=%s: want 1 (loopback only) or 0", tracker.LoopbackEnv, v)
 	}
 }
