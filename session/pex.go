@@ -35,24 +35,28 @@ type pexState struct {
 // the torrent is not private.
 func (s *Session) pexAllowed() bool { return s.info != nil && !s.info.Private }
 
-// sendPex sends p the peers that joined and left since its last message,
+// pexDue reports whether p is owed a ut_pex message: it speaks ut_pex,
+// peer exchange is allowed, and pexEvery has passed since our last one.
+func (s *Session) pexDue(p *peerConn, now time.Time) bool {
+	return p.ext.ids[peer.ExtPex] != 0 && s.pexAllowed() &&
+		(p.pex.sentAt.IsZero() || now.Sub(p.pex.sentAt) >= pexEvery)
+}
+
+// sendPex sends p the peers of cur (pexPeers, taken once per tick for
+// every peer owed a message) that joined and left since its last message,
 // as soon as there are any once its extension handshake is in, then at
 // most every pexEvery.
-func (s *Session) sendPex(p *peerConn, now time.Time) {
-	id := p.ext.ids[peer.ExtPex]
-	if id == 0 || !s.pexAllowed() || (!p.pex.sentAt.IsZero() && now.Sub(p.pex.sentAt) < pexEvery) {
-		return
-	}
+func (s *Session) sendPex(p *peerConn, now time.Time, cur map[netip.AddrPort]byte) {
+	self, _ := p.listenAddr()
 	if p.pex.told == nil {
 		p.pex.told = map[netip.AddrPort]bool{}
 	}
-	cur := s.pexPeers(p)
 	var m peer.Pex
 	for a, flags := range cur {
 		if len(m.Added) == maxPexAdded {
 			break
 		}
-		if !p.pex.told[a] {
+		if a != self && !p.pex.told[a] {
 			m.Added = append(m.Added, peer.PexPeer{Addr: a, Flags: flags})
 			p.pex.told[a] = true
 		}
@@ -71,16 +75,16 @@ func (s *Session) sendPex(p *peerConn, now time.Time) {
 	}
 	p.pex.sentAt = now
 	s.tr.printf("pex to %s: %d added, %d dropped", p.addr, len(m.Added), len(m.Dropped))
-	s.send(p, &peer.Msg{ID: peer.Extended, ExtID: id, Ext: m.Encode()})
+	s.send(p, &peer.Msg{ID: peer.Extended, ExtID: p.ext.ids[peer.ExtPex], Ext: m.Encode()})
 }
 
-// pexPeers returns the connected peers other than to whose listening
-// address we know, with their BEP 11 flags.
-func (s *Session) pexPeers(to *peerConn) map[netip.AddrPort]byte {
+// pexPeers returns the connected peers whose listening address we know,
+// with their BEP 11 flags.
+func (s *Session) pexPeers() map[netip.AddrPort]byte {
 	cur := map[netip.AddrPort]byte{}
 	for q := range s.sw.peers {
 		a, ok := q.listenAddr()
-		if q == to || q.dead || !ok {
+		if q.dead || !ok {
 			continue
 		}
 		var flags byte

@@ -274,6 +274,7 @@ func (s *Session) name() string {
 func (s *Session) tick(now time.Time) {
 	s.reap()
 	s.rate.update(now, s.count.downloaded, s.count.uploaded)
+	var pexCur map[netip.AddrPort]byte // the peers to tell of, taken once when a peer is owed a message
 	for p := range s.sw.peers {
 		p.tick(now)
 		if p.dead {
@@ -286,7 +287,12 @@ func (s *Session) tick(now time.Time) {
 		if now.Sub(p.lastSent) > keepAliveEvery {
 			s.send(p, &peer.Msg{KeepAlive: true})
 		}
-		s.sendPex(p, now)
+		if s.pexDue(p, now) {
+			if pexCur == nil {
+				pexCur = s.pexPeers()
+			}
+			s.sendPex(p, now, pexCur)
+		}
 		if s.ready() {
 			s.expireRequests(p, now)
 			s.updateInterest(p)
