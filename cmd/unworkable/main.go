@@ -210,6 +210,10 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	if cfg.Meta == nil && len(cfg.Trackers) == 0 && len(cfg.MagnetPeers) == 0 && len(peers) == 0 && !o.quiet {
+		fmt.Fprintln(stderr, "unworkable: warning: the magnet link names no tracker (tr=) and no peer (x.pe=), "+
+			"and this client has no DHT yet: only peers that connect to us can send the metadata; add --peer HOST:PORT")
+	}
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return withCode(exitIO, err)
 	}

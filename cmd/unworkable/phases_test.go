@@ -170,4 +170,11 @@ func TestMagnetTimeout(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("took %v for a 2 s timeout", d)
 	}
+	// With no tracker and no peer at all the user is told why nothing
+	// will come.
+	bare := "magnet:?xt=urn:btih:" + strings.Repeat("ab", 20)
+	code, _, stderr = runOurs(t, t.TempDir(), "-p", "0", "--timeout", "1s", "-o", t.TempDir(), bare)
+	if code != exitTimeout || !strings.Contains(stderr, "names no tracker (tr=) and no peer (x.pe=)") {
+		t.Errorf("bare magnet: exit status %d, stderr %q: want %d and the warning", code, stderr, exitTimeout)
+	}
 }
