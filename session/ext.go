@@ -27,6 +27,7 @@ type extState struct {
 	reqq     int              // its "reqq": our requests it queues at most, 0 if unknown
 
 	metaOut     int  // our metadata requests outstanding at it
+	metaLate    int  // our metadata requests to it that timed out: their late answers are ignored
 	metaRejects int  // its rejects of our metadata requests
 	metaAsked   int  // its metadata requests since the last rechoke
 	noMeta      bool // it rejected too often: not asked again

@@ -77,6 +77,7 @@ func (s *Session) fetchMetadata(now time.Time) {
 		if a.p.dead || now.Sub(a.at) >= metaRequestTimeout {
 			delete(md.asked, i)
 			a.p.ext.metaOut--
+			a.p.ext.metaLate++ // its answer may still come
 		}
 	}
 	if md.size == 0 {
@@ -157,19 +158,11 @@ func (s *Session) onMetadata(p *peerConn, payload []byte) error {
 
 // metadataPiece stores a piece of metadata we asked p for. A piece nobody
 // asked p for, or whose sizes disagree with what is being fetched, drops
-// p; replies that cross the end of the fetch are ignored.
+// p; late replies are ignored (lateMetadata).
 func (s *Session) metadataPiece(p *peerConn, m *peer.MetadataMsg) error {
 	md := &s.md
-	if s.phase != phaseMetadata {
-		if p.ext.metaOut > 0 {
-			p.ext.metaOut-- // a reply crossing the end of the fetch
-			return nil
-		}
-		return fmt.Errorf("%w: metadata piece %d not requested", errProto, m.Piece)
-	}
-	a, ok := md.asked[m.Piece]
-	if !ok || a.p != p {
-		return fmt.Errorf("%w: metadata piece %d not requested", errProto, m.Piece)
+	if a, ok := md.asked[m.Piece]; s.phase != phaseMetadata || !ok || a.p != p {
+		return s.lateMetadata(p, m.Piece)
 	}
 	if m.TotalSize != int64(md.size) || m.TotalSize != p.ext.metaSize {
 		return fmt.Errorf("%w: metadata total_size %d, fetching %d", errProto, m.TotalSize, md.size)
@@ -190,6 +183,21 @@ func (s *Session) metadataPiece(p *peerConn, m *peer.MetadataMsg) error {
 		return nil
 	}
 	s.fetchMetadata(time.Now())
+	return nil
+}
+
+// lateMetadata takes a metadata piece p was not asked for now: the answer
+// to a request that timed out, or one crossing the end of the fetch, is
+// ignored (one per such request); any other drops p.
+func (s *Session) lateMetadata(p *peerConn, piece int) error {
+	switch e := &p.ext; {
+	case e.metaLate > 0:
+		e.metaLate--
+	case s.phase != phaseMetadata && e.metaOut > 0:
+		e.metaOut--
+	default:
+		return fmt.Errorf("%w: metadata piece %d not requested", errProto, piece)
+	}
 	return nil
 }
 
