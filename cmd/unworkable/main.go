@@ -247,13 +247,13 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	if o.json {
 		out = newLineQueue(stdout)
 	}
-	var meter *meter
+	var mtr *meter // set below, before the session runs
 	onEvent := func(ev session.Event) {
 		switch ev.Type {
 		case session.EvStart:
 			tuneTransfer() // past the start-up check
 		case session.EvTracker:
-			meter.tracker(ev)
+			mtr.tracker(ev)
 		}
 		lg.event(ev)
 		if out == nil && status == nil {
@@ -267,20 +267,20 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 			status.broadcast(line)
 		}
 	}
-	meter = newMeter(stderr, stdout, isTerminal(stderr))
-	meter.notes = stderr
+	mtr = newMeter(stderr, stdout, isTerminal(stderr))
+	mtr.notes = stderr
 	if o.quiet || o.json {
-		meter = newMeter(nil, nil, false)
+		mtr = newMeter(nil, nil, false)
 	}
 	cfg.Dir, cfg.Peers, cfg.Seed, cfg.MaxPeers, cfg.Trace = o.dir, peers, o.seed, o.maxPeers, trace
-	cfg.Progress, cfg.OnEvent, cfg.SaveTorrent = meter.update, onEvent, o.saveTorrent
+	cfg.Progress, cfg.OnEvent, cfg.SaveTorrent = mtr.update, onEvent, o.saveTorrent
 	cfg.SeedRatio, cfg.SeedTime, cfg.Timeout = o.seedRatio, o.seedTime, o.timeout
 	s, err := session.New(host, cfg)
 	if err != nil {
 		return withCode(exitError, err)
 	}
 	err = s.Run(ctx)
-	final := meter.finish()
+	final := mtr.finish()
 	if out != nil && !out.close(jsonFlushWait) {
 		fmt.Fprintln(stderr, "unworkable: stdout is not being read: last JSON events lost")
 	}
