@@ -2,8 +2,6 @@ package session
 
 import (
 	"errors"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -34,12 +32,8 @@ const (
 func (s *Session) checkTrackerURLs() {
 	for _, tier := range s.cfg.Trackers {
 		for _, u := range tier {
-			p, err := url.Parse(u)
-			switch {
-			case err != nil:
-				s.trackerSay(u, TrackerUnusable, "not a URL")
-			case p.Scheme != "http" && p.Scheme != "https" && p.Scheme != "udp":
-				s.trackerSay(u, TrackerUnusable, "unsupported URL scheme "+strconv.Quote(p.Scheme))
+			if err := tracker.CheckURL(u); err != nil {
+				s.trackerSay(u, TrackerUnusable, strings.TrimPrefix(err.Error(), "tracker: "))
 			}
 		}
 	}

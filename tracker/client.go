@@ -90,18 +90,35 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// Announce sends one announce to the http(s) or udp URL rawURL and decodes
-// the answer. Other schemes return an error wrapping ErrUnsupported. Any
-// query already in the URL is kept (for udp, sent as BEP 41 URL data). A
-// `failure reason` (udp: an error reply) gives a *FailureError, even on a
-// non-200 status; any other non-200 status is an error.
-func (c *Client) Announce(ctx context.Context, rawURL string, req Request) (*Response, error) {
+// CheckURL returns the error Announce would give rawURL before sending
+// anything: it is not a URL, or its scheme is none we speak (wrapping
+// ErrUnsupported), so that a caller can tell the user at once.
+func CheckURL(rawURL string) error {
+	_, err := parseURL(rawURL)
+	return err
+}
+
+// parseURL parses a tracker URL and checks its scheme.
+func parseURL(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: announce: %w", err)
 	}
 	if u.Scheme != "udp" && u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("%w %q", ErrUnsupported, u.Scheme)
+	}
+	return u, nil
+}
+
+// Announce sends one announce to the http(s) or udp URL rawURL and decodes
+// the answer. Other schemes return an error wrapping ErrUnsupported. Any
+// query already in the URL is kept (for udp, sent as BEP 41 URL data). A
+// `failure reason` (udp: an error reply) gives a *FailureError, even on a
+// non-200 status; any other non-200 status is an error.
+func (c *Client) Announce(ctx context.Context, rawURL string, req Request) (*Response, error) {
+	u, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
 	}
 	if c.LoopbackOnly {
 		if _, err := loopbackAddrs(u.Hostname()); err != nil {
