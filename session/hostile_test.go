@@ -36,6 +36,7 @@ func runListeningHost(t testing.TB, hc HostConfig, cfg Config) string {
 		t.Fatal(err)
 	}
 	hc.Listener, hc.Port = ln, uint16(ln.Addr().(*net.TCPAddr).Port)
+	hc.LoopbackOnly = true // as every test run: no address a peer names but loopback is dialled
 	h := NewHost(hc)
 	h.Start()
 	s, err := New(h, cfg)
@@ -53,6 +54,13 @@ func runListeningHost(t testing.TB, hc HostConfig, cfg Config) string {
 		h.Close()
 	})
 	return ln.Addr().String()
+}
+
+// testHost returns a host without a listener under the loopback guard:
+// no test session dials or announces beyond loopback, whatever a fake
+// peer or tracker hands out.
+func testHost() *Host {
+	return NewHost(HostConfig{Version: "test", LoopbackOnly: true})
 }
 
 // waitTrace polls tr until it holds want, failing after a generous while.

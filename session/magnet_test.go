@@ -24,7 +24,7 @@ import (
 func runMagnet(t *testing.T, ih [20]byte, cfg Config) error {
 	t.Helper()
 	cfg.InfoHash = ih
-	s, err := New(NewHost(HostConfig{Version: "test"}), cfg)
+	s, err := New(testHost(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +419,7 @@ func TestPexPrivate(t *testing.T) {
 		drainConn(c)
 	}()
 	tr := &traceBuf{}
-	s, err := New(NewHost(HostConfig{Version: "test"}), Config{Meta: m, Dir: t.TempDir(), Trace: tr,
+	s, err := New(testHost(), Config{Meta: m, Dir: t.TempDir(), Trace: tr,
 		Peers: []netip.AddrPort{netip.MustParseAddrPort(ln.Addr().String())}, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -89,7 +89,7 @@ func startSeeder(t testing.TB, m *metainfo.MetaInfo, dir string) netip.AddrPort 
 // download runs a leeching session against peers until it returns.
 func download(t testing.TB, m *metainfo.MetaInfo, dir string, tr *traceBuf, peers ...netip.AddrPort) error {
 	t.Helper()
-	s, err := New(NewHost(HostConfig{Version: "test"}), Config{Meta: m, Dir: dir, Peers: peers, Trace: tr})
+	s, err := New(testHost(), Config{Meta: m, Dir: dir, Peers: peers, Trace: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func writeFullResume(t *testing.T, m *metainfo.MetaInfo, dir string) {
 // tests that drive its methods directly. close releases it.
 func openSession(t testing.TB, cfg Config) (*Session, error) {
 	t.Helper()
-	s, err := New(NewHost(HostConfig{Version: "test"}), cfg)
+	s, err := New(testHost(), cfg)
 	if err != nil {
 		return nil, err
 	}

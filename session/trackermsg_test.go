@@ -14,7 +14,7 @@ import (
 func TestTrackerSay(t *testing.T) {
 	var evs []Event
 	tr := &traceBuf{}
-	s, err := New(NewHost(HostConfig{Version: "test"}), Config{InfoHash: [20]byte{1}, Trace: tr,
+	s, err := New(testHost(), Config{InfoHash: [20]byte{1}, Trace: tr,
 		Trackers: [][]string{{"gopher://127.0.0.1/x", "http://127.0.0.1:1/a"}},
 		OnEvent:  func(ev Event) { evs = append(evs, ev) }})
 	if err != nil {
