@@ -38,6 +38,10 @@ type Config struct {
 	Timeout      time.Duration                    // per query; zero: DefaultTimeout
 	Now          func() time.Time                 // optional clock: tokens, peer store, rate windows, query deadlines
 	Trace        func(format string, args ...any) // optional
+	// Local reports the TCP port we serve infoHash on, if we do; a
+	// get_peers for it then hands out our own address too (Node.self).
+	// Called on the node's loop: it must be safe for concurrent use.
+	Local func(infoHash ID) (port int, ok bool)
 }
 
 // Node is a BEP 5 DHT node. Run is its loop: the only goroutine that
@@ -51,10 +55,12 @@ type Node struct {
 	now     func() time.Time
 	timeout time.Duration
 
-	packets chan packet   // reader -> loop
-	queries chan query    // lookups -> loop
-	calls   chan func()   // a function to run on the loop (reads of loop state)
-	done    chan struct{} // closed when the loop ends
+	localIP netip.Addr          // the socket's own IP; unspecified when bound to all
+	packets chan packet         // reader -> loop
+	contact chan netip.AddrPort // Contact -> loop
+	queries chan query          // lookups -> loop
+	calls   chan func()         // a function to run on the loop (reads of loop state)
+	done    chan struct{}       // closed when the loop ends
 	wg      sync.WaitGroup
 
 	nodes, stored atomic.Int64 // meters, refreshed by the loop every sweep
@@ -93,10 +99,16 @@ func NewNode(cfg Config) *Node {
 		now:     cfg.Now,
 		timeout: cfg.Timeout,
 		packets: make(chan packet, 64),
+		contact: make(chan netip.AddrPort, 64),
 		queries: make(chan query),
 		calls:   make(chan func()),
 		done:    make(chan struct{}),
 		pending: make(map[string]*pending),
+	}
+	if cfg.Conn != nil {
+		if a, ok := addrPort(cfg.Conn.LocalAddr()); ok {
+			n.localIP = a.Addr()
+		}
 	}
 	if n.id.IsZero() {
 		n.id = RandomID()
@@ -138,6 +150,8 @@ func (n *Node) Run(ctx context.Context) error {
 			n.handle(p)
 		case q := <-n.queries:
 			n.send(q)
+		case a := <-n.contact:
+			n.send(query{to: a, msg: Msg{Q: QueryPing}})
 		case f := <-n.calls:
 			f()
 		case <-sweep.C:

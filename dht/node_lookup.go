@@ -216,26 +216,39 @@ func (n *Node) GetPeers(ctx context.Context, infoHash ID) ([]netip.AddrPort, err
 	if _, err := l.run(ctx); err != nil {
 		return nil, fmt.Errorf("dht: get_peers %v: %w", infoHash, err)
 	}
+	return l.found(), nil
+}
+
+// found returns the peers the lookup collected.
+func (l *lookup) found() []netip.AddrPort {
 	peers := make([]netip.AddrPort, 0, len(l.peers))
 	for p := range l.peers {
 		peers = append(peers, p)
 	}
-	return peers, nil
+	return peers
 }
 
 // Announce runs a get_peers lookup for infoHash, then sends announce_peer
 // with port (0: implied_port, the source port of our socket) and each
 // node's token to the K closest nodes that answered with a token. It
-// succeeds when at least one of them accepted.
-func (n *Node) Announce(ctx context.Context, infoHash ID, port int) error {
+// returns the peers the lookup found (as GetPeers does), and an error
+// unless at least one node accepted the announce.
+func (n *Node) Announce(ctx context.Context, infoHash ID, port int) ([]netip.AddrPort, error) {
 	l, err := n.newLookup(ctx, infoHash, QueryGetPeers)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	closest, err := l.run(ctx)
 	if err != nil {
-		return fmt.Errorf("dht: announce %v: %w", infoHash, err)
+		return nil, fmt.Errorf("dht: announce %v: %w", infoHash, err)
 	}
+	peers := l.found()
+	return peers, n.announceTo(ctx, infoHash, port, closest)
+}
+
+// announceTo sends announce_peer to each of closest that gave a token and
+// waits for their answers; nil when at least one accepted.
+func (n *Node) announceTo(ctx context.Context, infoHash ID, port int, closest []*cand) error {
 	replies := make(chan result, len(closest))
 	sent := 0
 	for _, c := range closest {

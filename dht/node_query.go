@@ -151,3 +151,21 @@ func (n *Node) Ping(ctx context.Context, addr netip.AddrPort) (ID, error) {
 		return ID{}, ErrNotRunning
 	}
 }
+
+// Contact pings addr without waiting for the answer, which puts the node
+// in the table if it answers: for a peer's PORT message (BEP 5). It never
+// blocks; when the loop is busy with many contacts, the address is dropped.
+func (n *Node) Contact(addr netip.AddrPort) {
+	select {
+	case n.contact <- addr:
+	default:
+	}
+}
+
+// GoodNodes returns the nodes of the routing table, closest to our id
+// first, at most max: what a restart needs to start warm.
+func (n *Node) GoodNodes(ctx context.Context, max int) ([]NodeInfo, error) {
+	var out []NodeInfo
+	err := n.do(ctx, func() { out = n.table.Closest(n.id, max) })
+	return out, err
+}

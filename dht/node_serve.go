@@ -70,7 +70,11 @@ func (n *Node) answer(from netip.AddrPort, m Msg) Msg {
 		n.addNodes(&r, from, m.Want, m.Target)
 	case QueryGetPeers:
 		r.Token = n.tokens.Token(from.Addr())
-		if r.Values = n.store.Peers(m.InfoHash, MaxValuesReply); len(r.Values) == 0 {
+		r.Values = n.store.Peers(m.InfoHash, MaxValuesReply)
+		if self, ok := n.self(from, m.InfoHash); ok {
+			r.Values = append(r.Values[:min(len(r.Values), MaxValuesReply-1)], self)
+		}
+		if len(r.Values) == 0 {
 			n.addNodes(&r, from, m.Want, m.InfoHash)
 		}
 	case QueryAnnouncePeer:
@@ -109,6 +113,33 @@ func (n *Node) announced(from netip.AddrPort, m Msg, r Msg) Msg {
 	}
 	n.store.Add(m.InfoHash, netip.AddrPortFrom(from.Addr(), uint16(port)))
 	return r
+}
+
+// self returns our own peer address for a get_peers from from, when we
+// serve infoHash (Config.Local) and know an address from can reach us at:
+// the socket's own IP when it is bound to one, else the loopback address
+// of from's family when from is on loopback. A lone node of ours is then
+// enough for another client to find our torrent; elsewhere the nodes we
+// announce to hand us out.
+func (n *Node) self(from netip.AddrPort, infoHash ID) (netip.AddrPort, bool) {
+	if n.cfg.Local == nil {
+		return netip.AddrPort{}, false
+	}
+	port, ok := n.cfg.Local(infoHash)
+	if !ok || port == 0 {
+		return netip.AddrPort{}, false
+	}
+	ip := n.localIP
+	switch {
+	case ip.IsValid() && !ip.IsUnspecified() && ip.Is4() == from.Addr().Is4():
+	case from.Addr().Is4() && from.Addr().IsLoopback():
+		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	case from.Addr().IsLoopback():
+		ip = netip.IPv6Loopback()
+	default:
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ip, uint16(port)), true
 }
 
 // krpcError returns a KRPC error reply.

@@ -126,7 +126,7 @@ func TestNodeSwarm(t *testing.T) {
 	defer cancel()
 	hash := RandomID()
 	start := time.Now()
-	if err := nodes[3].Announce(ctx, hash, 6999); err != nil {
+	if _, err := nodes[3].Announce(ctx, hash, 6999); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("announce took %v", time.Since(start))
