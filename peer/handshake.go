@@ -46,6 +46,9 @@ func (r Reserved) Extended() bool { return r[5]&0x10 != 0 }
 // such a peer may send a Port message.
 func (r Reserved) DHT() bool { return r[7]&0x01 != 0 }
 
+// SetDHT sets the DHT bit (BEP 5): we run a DHT node and send Port.
+func (r *Reserved) SetDHT() { r[7] |= 0x01 }
+
 // SetFast sets the Fast extension bit (BEP 6) to advertise support for
 // HaveAll, HaveNone, Suggest, Reject and AllowedFast.
 func (r *Reserved) SetFast() { r[7] |= 0x04 }

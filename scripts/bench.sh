@@ -48,6 +48,7 @@ if [[ ! -x $SWARM ]]; then
   exit 0
 fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/unworkable-bench.XXXXXX")
+export XDG_CACHE_HOME=$T/cache
 trap 'rm -rf "$T"' EXIT
 CGO_ENABLED=0 "$GO" build -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" \
   -o "$T/bin/unworkable" ./cmd/unworkable

@@ -19,6 +19,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export UNWORKABLE_LOOPBACK_ONLY=1
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/unworkable-demo.XXXXXX")
+export XDG_CACHE_HOME=$T/cache # the DHT state files of the demo's nodes
 SEED_PID=
 cleanup() {
   local rc=$?
@@ -70,7 +71,7 @@ P2=$(free_port)
 while [[ $P2 == "$P1" ]]; do P2=$(free_port); done
 
 echo "demo: seeder on port $P1 (log: $T/seed.log)"
-"$BIN" -s -p "$P1" -o "$T/src" -t "$T/seed.trace" "$T/demo.torrent" > "$T/seed.log" 2>&1 < /dev/null &
+"$BIN" -s -p "$P1" --dht-bootstrap "127.0.0.1:$P2" -o "$T/src" -t "$T/seed.trace" "$T/demo.torrent" > "$T/seed.log" 2>&1 < /dev/null &
 SEED_PID=$!
 for _ in $(seq 300); do
   port_busy "$P1" && break
@@ -85,7 +86,7 @@ echo "demo: downloading $MIB MiB from $MAGNET into $T/dst"
 start=$(date +%s.%N)
 rc=0
 timeout --foreground "${DEMO_TIMEOUT:-300}" \
-  "$BIN" -p "$P2" -o "$T/dst" -t "$T/leech.trace" "$MAGNET" || rc=$?
+  "$BIN" -p "$P2" --dht-bootstrap "127.0.0.1:$P1" -o "$T/dst" -t "$T/leech.trace" "$MAGNET" || rc=$?
 secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - s}')
 
 if ((rc != 0)); then

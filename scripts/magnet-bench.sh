@@ -59,6 +59,7 @@ for c in aria2c mktorrent opentracker ss timeout cmp; do
 done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/unworkable-magnet.XXXXXX")
+export XDG_CACHE_HOME=$T/cache
 chmod 755 "$T" # opentracker chroots into $T/tracker and drops to nobody
 PIDS=()        # every background process we started, newest last
 cleanup() {
@@ -118,7 +119,7 @@ wait_for 10 listening "$TPORT" || { echo "magnet-bench: opentracker did not star
 
 # The seeder, until it has announced to the tracker.
 free_port SPORT
-"$T/unworkable" -s -p "$SPORT" --bind 127.0.0.1 -o "$SRC" -t "$T/seed.trace" "$T/payload.torrent" \
+"$T/unworkable" --no-dht -s -p "$SPORT" --bind 127.0.0.1 -o "$SRC" -t "$T/seed.trace" "$T/payload.torrent" \
   > "$T/seed.log" 2>&1 < /dev/null &
 SEEDER=$!
 PIDS+=("$SEEDER")
@@ -136,7 +137,7 @@ run() {
   free_port port
   case $c in
   unworkable)
-    set -- "$T/unworkable" -p "$port" --bind 127.0.0.1 -o "$d/out" -t "$d/trace" "$MAGNET"
+    set -- "$T/unworkable" --no-dht -p "$port" --bind 127.0.0.1 -o "$d/out" -t "$d/trace" "$MAGNET"
     ;;
   aria2c)
     set -- aria2c --no-conf --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \

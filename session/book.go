@@ -19,11 +19,12 @@ const (
 	srcTracker                // an announce reply
 	srcPex                    // a peer's ut_pex (BEP 11)
 	srcIncoming               // a peer that connected to us
+	srcDHT                    // a DHT lookup (BEP 5)
 	numSources
 )
 
 // sourceNames are the names of the sources, by value.
-var sourceNames = [numSources]string{"manual", "magnet", "tracker", "pex", "incoming"}
+var sourceNames = [numSources]string{"manual", "magnet", "tracker", "pex", "incoming", "dht"}
 
 // String returns the source's name.
 func (src source) String() string { return sourceNames[src] }

@@ -47,8 +47,12 @@ func (s *Session) handleMsg(p *peerConn, m *peer.Msg) error {
 	if m.ID != peer.Piece && m.ID != peer.Request && m.ID != peer.Have {
 		s.tr.printf("recv %s %s", p.addr, m)
 	}
-	if m.ID == peer.Extended {
+	switch m.ID {
+	case peer.Extended:
 		return s.onExtended(p, m)
+	case peer.Port:
+		s.onPort(p, m)
+		return nil
 	}
 	if !s.ready() {
 		return s.handleEarly(p, m)

@@ -17,6 +17,8 @@ type HostConfig struct {
 	DownloadRate int64        // bytes per second for all peers of all torrents (0: unlimited)
 	MaxConns     int          // connected peers of all torrents at most; 0 means no limit beyond each torrent's
 	LoopbackOnly bool         // dial and announce to loopback addresses only (LoopbackEnv)
+	DHT          DHT          // the DHT node of the process; nil: no DHT
+	DHTPort      uint16       // its UDP port, sent to peers in PORT messages
 }
 
 // Host owns what the torrents of one process share: the TCP listener (an
@@ -42,8 +44,9 @@ type Host struct {
 // route is how the host reaches a running session: its channel of new
 // connections, and its done channel (closed when its loop has ended).
 type route struct {
-	conns chan<- dialed
-	done  <-chan struct{}
+	conns  chan<- dialed
+	done   <-chan struct{}
+	public *atomic.Bool // the session serves data and may be handed out by our DHT node
 }
 
 // NewHost returns a host for cfg. It does no I/O and starts nothing; Start
@@ -107,6 +110,17 @@ func (h *Host) lookup(infoHash [20]byte) (route, bool) {
 	return r, ok
 }
 
+// Local reports the port we serve infoHash on, if a session of the host
+// serves it and may be handed out by the DHT (not private, past the
+// check): dht.Config.Local, so that our own node hands us out.
+func (h *Host) Local(infoHash [20]byte) (port int, ok bool) {
+	r, found := h.lookup(infoHash)
+	if !found || r.public == nil || !r.public.Load() {
+		return 0, false
+	}
+	return int(h.cfg.Port), true
+}
+
 // full reports whether the process-wide connection limit is reached.
 func (h *Host) full() bool {
 	return h.cfg.MaxConns > 0 && h.conns.Load() >= int64(h.cfg.MaxConns)
@@ -118,6 +132,9 @@ func (h *Host) handshake(infoHash [20]byte) peer.Handshake {
 	hs := peer.Handshake{InfoHash: infoHash, PeerID: h.id}
 	hs.Reserved.SetFast()
 	hs.Reserved.SetExtended()
+	if h.cfg.DHT != nil {
+		hs.Reserved.SetDHT()
+	}
 	return hs
 }
 

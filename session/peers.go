@@ -22,6 +22,7 @@ type peerConn struct {
 	out      chan *peer.Msg
 	wdone    chan struct{} // closed when the writer goroutine ends
 	src      source        // where its address came from (book.go)
+	portSeen bool          // its PORT message was passed to the DHT node
 	dead     bool
 	err      error
 
@@ -110,6 +111,7 @@ func (s *Session) addPeer(d dialed) {
 	if d.hs.Reserved.Extended() {
 		s.sendExtHandshake(p)
 	}
+	s.sendPort(p, d.hs)
 	s.sendHave(p)
 	if s.ready() {
 		s.updateInterest(p)

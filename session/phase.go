@@ -111,6 +111,7 @@ func (s *Session) enterTransfer() {
 		s.completeAt = now
 	}
 	s.ann.next = time.Time{} // tell the trackers what is left, now known
+	s.public.Store(s.dhtAllowed())
 	s.tr.printf("start %s %x pieces=%d have=%d", s.info.Name, s.hash, s.table.NumPieces(), s.table.Have().Count())
 	for p := range s.sw.peers {
 		if !p.dead {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/unworkable/unworkable/metainfo"
@@ -113,8 +114,10 @@ type Session struct {
 	hashq     chan hashJob
 	done      chan struct{}
 
-	sw  swarm     // the peers and the address book
-	ann announcer // the trackers (announce.go)
+	sw     swarm       // the peers and the address book
+	ann    announcer   // the trackers (announce.go)
+	dht    dhtState    // the DHT lookups (dht.go)
+	public atomic.Bool // handed out by our DHT node (Host.Local); set by the loop
 
 	// Phase state, owned by the loop goroutine.
 	md  metaFetch  // phaseMetadata: the info dictionary being fetched (metadata.go)
@@ -174,6 +177,7 @@ func New(h *Host, cfg Config) (*Session, error) {
 		events:    make(chan event, eventQueue),
 		conns:     make(chan dialed, 16),
 		announced: make(chan announceResult, 1),
+		dht:       dhtState{results: make(chan dhtResult, 1)},
 		hashed:    make(chan hashResult, 64),
 		done:      make(chan struct{}),
 		sw: swarm{
@@ -198,7 +202,7 @@ func New(h *Host, cfg Config) (*Session, error) {
 func (s *Session) Run(ctx context.Context) error {
 	s.started = time.Now()
 	s.progressAt = s.started
-	s.host.register(s.hash, route{conns: s.conns, done: s.done})
+	s.host.register(s.hash, route{conns: s.conns, done: s.done, public: &s.public})
 	for _, a := range s.cfg.Peers {
 		s.addCandidate(a, srcManual)
 	}
@@ -220,6 +224,8 @@ func (s *Session) Run(ctx context.Context) error {
 			s.addPeer(c)
 		case r := <-s.announced:
 			s.handleAnnounce(r)
+		case r := <-s.dht.results:
+			s.handleDHT(r)
 		case h := <-s.hashed:
 			s.hashDone(h)
 		case now := <-tick.C:
@@ -311,6 +317,7 @@ func (s *Session) tick(now time.Time) {
 	}
 	s.dialMore(now)
 	s.maybeAnnounce(now)
+	s.maybeDHT(now)
 	s.report(false)
 	s.checkStop(now)
 }

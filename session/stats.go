@@ -24,6 +24,9 @@ type Stats struct {
 	MetaSize         int             // metadata: its size in bytes, 0 until a peer offers it
 	MetaHave         int             // metadata: bytes of it received
 	Sources          [numSources]int // connected peers by the source of their address
+	DHT              bool            // the torrent uses the DHT (on, and not private)
+	DHTNodes         int             // nodes in the routing table of the host's DHT node
+	DHTPeers         int             // peer addresses the DHT lookups found, in all
 }
 
 // SourceName is the name of the source of Stats.Sources[i], as in the
@@ -72,6 +75,10 @@ func (s *Session) stats(final bool) Stats {
 		DownRate: s.rate.down.rate, UpRate: s.rate.up.rate,
 		Elapsed: time.Since(s.started), Final: final,
 		MetaPeers: s.md.peers, MetaSize: s.md.size, MetaHave: s.md.have,
+	}
+	if s.dhtAllowed() {
+		st.DHT, st.DHTPeers = true, s.dht.found
+		st.DHTNodes, _ = s.host.cfg.DHT.Stats()
 	}
 	if s.meta != nil { // the metadata is complete, wherever it came from
 		st.MetaSize, st.MetaHave = len(s.meta.InfoBytes), len(s.meta.InfoBytes)

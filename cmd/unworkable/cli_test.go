@@ -22,9 +22,10 @@ import (
 // stdout and stderr; it fails the test if the binary runs over 20 s.
 func runOurs(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	bin := binary(t) // built before the clock starts
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, dhtDefault(args)...)
 	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -39,6 +39,8 @@ type jsonEvent struct {
 	URL        string  `json:"url,omitempty"`     // tracker
 
 	PeersBySource map[string]int `json:"peers_by_source,omitempty"` // progress
+	DHTNodes      *int           `json:"dht_nodes,omitempty"`       // progress, when the DHT is used
+	DHTPeers      *int           `json:"dht_peers,omitempty"`       // progress, when the DHT is used
 	State         string         `json:"state,omitempty"`           // metadata: fetching, received
 	MetaPeers     *int           `json:"metadata_peers,omitempty"`  // metadata
 	MetaSize      *int           `json:"metadata_size,omitempty"`   // metadata
@@ -72,6 +74,9 @@ func encodeEvent(ev session.Event) []byte {
 			if n > 0 {
 				j.PeersBySource[session.SourceName(i)] = n
 			}
+		}
+		if st.DHT {
+			j.DHTNodes, j.DHTPeers = &st.DHTNodes, &st.DHTPeers
 		}
 	case session.EvTracker:
 		j.Reason, j.Message, j.URL = ev.Reason, ev.Message, ev.URL

@@ -40,7 +40,13 @@ var build struct {
 // the built binary after the tests.
 func TestMain(m *testing.M) {
 	os.Setenv(tracker.LoopbackEnv, "1")
+	cache, err := os.MkdirTemp("", "unworkable-cache-") // the DHT state files of the tests' nodes
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
 	code := m.Run()
+	os.RemoveAll(cache)
 	if build.dir != "" {
 		os.RemoveAll(build.dir)
 	}
@@ -242,7 +248,23 @@ func (h *harness) start(name, dir string, argv ...string) *proc {
 // ours starts the unworkable binary with args.
 func (h *harness) ours(name string, args ...string) *proc {
 	h.t.Helper()
-	return h.start(name, "", append([]string{binary(h.t)}, args...)...)
+	return h.start(name, "", append([]string{binary(h.t)}, dhtDefault(args)...)...)
+}
+
+// dhtDefault returns the arguments of a run of our binary with --no-dht
+// added in front, unless it is a subcommand or already says how to use
+// the DHT: no test may fall back to the public routers (issue 10), and
+// the guard would only warn about them.
+func dhtDefault(args []string) []string {
+	if len(args) > 0 && (args[0] == "create" || args[0] == "info" || args[0] == "verify") {
+		return args
+	}
+	for _, a := range args {
+		if a == "--no-dht" || a == "--dht-bootstrap" || strings.HasPrefix(a, "--dht-bootstrap=") {
+			return args
+		}
+	}
+	return append([]string{"--no-dht"}, args...)
 }
 
 // exited reports whether p has exited.

@@ -57,14 +57,17 @@ type options struct {
 	log          string
 	status       statusAddr // network "" when not asked for
 	saveTorrent  string
-	torrent      string // a .torrent path or a magnet URI
-	loopbackOnly bool   // UNWORKABLE_LOOPBACK_ONLY=1: no address but loopback ones
+	torrent      string   // a .torrent path or a magnet URI
+	loopbackOnly bool     // UNWORKABLE_LOOPBACK_ONLY=1: no address but loopback ones
+	noDHT        bool     // --no-dht
+	dhtBootstrap []string // --dht-bootstrap host:port values
 }
 
 const usageText = `usage: unworkable [-sq] [-p port] [--bind addr] [-o dir] [-t tracefile] [--log file]
                   [--json] [-g addr] [--seed-ratio r] [--seed-time d] [--timeout d]
                   [--upload-rate r] [--download-rate r] [--peer host:port]...
-                  [--save-torrent file] FILE.torrent|MAGNET
+                  [--no-dht] [--dht-bootstrap host:port]... [--save-torrent file]
+                  FILE.torrent|MAGNET
        unworkable create [-f] [-a URL]... [-w URL]... [-l piece-length] [--private] [-c comment] [-o out.torrent] PATH
        unworkable info [--json] FILE.torrent|MAGNET
        unworkable verify [-o dir] [--json] FILE.torrent
@@ -73,8 +76,9 @@ Download the data of FILE.torrent, or of a magnet link ('magnet:?xt=urn:btih:...
 whose metadata is fetched from peers and kept in dir), into dir, uploading to
 other peers meanwhile, and exit 0 when it is complete. With -s keep seeding
 until interrupted, or until --seed-ratio or --seed-time is reached (either
-one implies -s). Peers come from trackers, --peer, the magnet link, incoming
-connections and peer exchange.
+one implies -s). Peers come from trackers (HTTP and UDP), the DHT (on the UDP
+port of -p's number; not for private torrents), --peer, the magnet link,
+incoming connections and peer exchange.
 Rates are bytes per second with an optional k, M or G (binary) suffix.
 
 Options:
@@ -104,6 +108,8 @@ func parseFlags(args []string, stderr io.Writer) (o options, help, showVersion b
 	fs.StringVar(&o.log, "log", "", "log start, peers, failures, completion and errors to this `file` (reopened on SIGHUP)")
 	fs.StringVarP(&status, "status", "g", "", "serve the JSON events on this unix socket `path` or loopback host:port")
 	fs.BoolVar(&public, "status-public", false, "allow a non-loopback IP address for --status")
+	fs.BoolVar(&o.noDHT, "no-dht", false, "do not use the DHT (it is never used for a private torrent)")
+	fs.StringArrayVar(&o.dhtBootstrap, "dht-bootstrap", nil, "bootstrap the DHT from this node, as `host:port` (repeatable; default: the public routers)")
 	fs.StringVar(&o.saveTorrent, "save-torrent", "", "write the torrent's metainfo (a magnet's, once fetched) to this .torrent `file`")
 	fs.BoolVarP(&help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
@@ -210,9 +216,9 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	if cfg.Meta == nil && len(cfg.Trackers) == 0 && len(cfg.MagnetPeers) == 0 && len(peers) == 0 && !o.quiet {
+	if cfg.Meta == nil && len(cfg.Trackers) == 0 && len(cfg.MagnetPeers) == 0 && len(peers) == 0 && o.noDHT && !o.quiet {
 		fmt.Fprintln(stderr, "unworkable: warning: the magnet link names no tracker (tr=) and no peer (x.pe=), "+
-			"and this client has no DHT yet: only peers that connect to us can send the metadata; add --peer HOST:PORT")
+			"and --no-dht is given: only peers that connect to us can send the metadata; add --peer HOST:PORT")
 	}
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return withCode(exitIO, err)
@@ -221,21 +227,34 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	host := session.NewHost(session.HostConfig{
-		Listener: ln, Port: port, Version: version, MaxConns: o.maxPeers,
-		UploadRate: o.uploadRate, DownloadRate: o.downloadRate, LoopbackOnly: o.loopbackOnly,
-	})
-	host.Start()
-	defer host.Close()
 	var trace io.Writer
 	if o.trace != "" {
 		f, err := os.OpenFile(o.trace, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
+			ln.Close()
 			return codef(exitIO, "trace file: %w", err)
 		}
 		defer f.Close()
 		trace = f
 	}
+	var host *session.Host
+	var node *dhtNode
+	if !o.noDHT {
+		node, err = openDHT(o, o.bind, port, func(ih [20]byte) (int, bool) { return host.Local(ih) }, trace, stderr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer node.stop(stderr)
+	}
+	host = session.NewHost(session.HostConfig{
+		Listener: ln, Port: port, Version: version, MaxConns: o.maxPeers,
+		UploadRate: o.uploadRate, DownloadRate: o.downloadRate, LoopbackOnly: o.loopbackOnly,
+		DHT: node.session(), DHTPort: port,
+	})
+	node.start()
+	host.Start()
+	defer host.Close()
 	var status *statusServer
 	if o.status.network != "" {
 		if status, err = listenStatus(o.status, lg.Logger); err != nil {

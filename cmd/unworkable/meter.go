@@ -102,6 +102,9 @@ func progressLine(st session.Stats, width int) string {
 	default:
 		tail = transferTail(st)
 	}
+	if st.DHT {
+		tail += fmt.Sprintf(" dht %d", st.DHTNodes)
+	}
 	name := st.Name
 	room := width - len(tail) - 1
 	if room < 4 {

@@ -119,7 +119,7 @@ func TestMagnetJSON(t *testing.T) {
 	src, torrent, m := h.smallSwarm(3<<20, "http://127.0.0.1:1/announce")
 	seedAddr, _ := h.goodSeed(ctx, torrent, src, "--upload-rate", "1M")
 	magnet := "magnet:?xt=urn:btih:" + hex.EncodeToString(m.hash[:]) + "&x.pe=" + seedAddr
-	us := h.start("unworkable", "", binary(t), "--json", "-p", strconv.Itoa(freePort(t)), "-o", h.mkdir("dst"), magnet)
+	us := h.start("unworkable", "", binary(t), "--no-dht", "--json", "-p", strconv.Itoa(freePort(t)), "-o", h.mkdir("dst"), magnet)
 	h.expectExit(ctx, us, 0)
 	out, err := os.ReadFile(us.log) // stdout and stderr
 	if err != nil {
