@@ -44,10 +44,12 @@ func parseUDPResponse(b []byte, tid uint32, peerLen, maxPeers int) (r *Response,
 // partial entry is ignored. The caller checked the length.
 func parseUDPAnnounce(body []byte, peerLen, maxPeers int) *Response {
 	be := binary.BigEndian
+	// BEP 15: interval, leechers and seeders are int32; a negative one is
+	// absent (0), not 2^32 less its size.
 	r := &Response{
-		Interval:   seconds(int64(be.Uint32(body))),
-		Incomplete: count(int64(be.Uint32(body[4:]))),
-		Complete:   count(int64(be.Uint32(body[8:]))),
+		Interval:   seconds(int64(int32(be.Uint32(body)))),
+		Incomplete: count(int64(int32(be.Uint32(body[4:])))),
+		Complete:   count(int64(int32(be.Uint32(body[8:])))),
 	}
 	peers := body[12:]
 	ps := newPeerSet(maxPeers)
