@@ -52,8 +52,18 @@ func (n *Node) newLookup(ctx context.Context, target ID, q string) (*lookup, err
 	l := &lookup{n: n, target: target, q: q, cands: make(map[netip.AddrPort]*cand),
 		results: make(chan result, Alpha), peers: make(map[netip.AddrPort]bool)}
 	var seeds []NodeInfo
-	if err := n.do(ctx, func() { seeds = n.table.Closest(target, K) }); err != nil {
+	var stored []netip.AddrPort
+	err := n.do(ctx, func() {
+		seeds = n.table.Closest(target, K)
+		if q == QueryGetPeers {
+			stored = n.store.Peers(target, MaxLookupPeer)
+		}
+	})
+	if err != nil {
 		return nil, err
+	}
+	for _, p := range stored { // we are a node of the DHT too: what was announced to us counts
+		l.peers[p] = true
 	}
 	for _, s := range seeds {
 		l.add(s, true)

@@ -20,10 +20,11 @@ type DHT interface {
 	Stats() (nodes, stored int)
 }
 
-// DHT cadence. A lookup that finds peers is repeated every dhtEvery, as
-// libtorrent and aria2c announce every 15 minutes (a stored peer lives
-// 30). One that finds none (the table still filling, a swarm not yet
-// announced) is repeated sooner: dhtRetryMin, doubling up to dhtRetryMax.
+// DHT cadence. A lookup is repeated every dhtEvery, as libtorrent and
+// aria2c announce every 15 minutes (a stored peer lives 30). While the
+// torrent has no peer and is not complete (the table still filling, a
+// swarm not announced yet, only our own address found), it is repeated
+// sooner: dhtRetryMin, doubling up to dhtRetryMax.
 const (
 	dhtEvery       = 15 * time.Minute
 	dhtRetryMin    = 5 * time.Second
@@ -35,10 +36,11 @@ const (
 // loop goroutine.
 type dhtState struct {
 	inFlight bool
-	next     time.Time
-	empty    int // lookups in a row that found no peer
-	found    int // peers found in all
-	contacts int // PORT messages passed on to the node
+	next     time.Time // the next regular lookup
+	retry    time.Time // the next lookup while starving
+	tries    int       // lookups in a row while starving
+	found    int       // peers found in all
+	contacts int       // PORT messages passed on to the node
 	results  chan dhtResult
 }
 
@@ -67,7 +69,10 @@ func (s *Session) dhtAllowed() bool {
 // source of peers.
 func (s *Session) maybeDHT(now time.Time) {
 	d := &s.dht
-	if !s.dhtAllowed() || d.inFlight || now.Before(d.next) || s.phase == phaseCheck {
+	if !s.dhtAllowed() || d.inFlight || s.phase == phaseCheck {
+		return
+	}
+	if now.Before(d.next) && (!s.starving() || now.Before(d.retry)) {
 		return
 	}
 	d.inFlight = true
@@ -91,17 +96,16 @@ func (s *Session) handleDHT(r dhtResult) {
 	d := &s.dht
 	d.inFlight = false
 	now := time.Now()
-	if len(r.peers) == 0 {
-		d.empty++
-		d.next = now.Add(min(dhtRetryMin<<min(d.empty-1, 10), dhtRetryMax))
+	d.next = now.Add(dhtEvery)
+	if s.starving() {
+		d.tries++
 	} else {
-		d.empty = 0
-		d.next = now.Add(dhtEvery)
+		d.tries = 0
 	}
+	d.retry = now.Add(min(dhtRetryMin<<min(max(d.tries-1, 0), 10), dhtRetryMax))
 	d.found += len(r.peers)
 	nodes, _ := s.host.cfg.DHT.Stats()
-	s.tr.printf("dht lookup done: %d peers, %d nodes, next in %v, err=%v",
-		len(r.peers), nodes, d.next.Sub(now).Round(time.Second), r.err)
+	s.tr.printf("dht lookup done: %d peers, %d nodes, err=%v", len(r.peers), nodes, r.err)
 	if !s.dhtAllowed() {
 		return // the metadata arrived meanwhile and said private
 	}
@@ -109,6 +113,12 @@ func (s *Session) handleDHT(r dhtResult) {
 		s.addCandidate(a, srcDHT)
 	}
 	s.dialMore(now)
+}
+
+// starving reports whether the torrent has no connected peer and still
+// needs data (or the metadata): its lookups are then repeated sooner.
+func (s *Session) starving() bool {
+	return s.live() == 0 && !(s.ready() && s.table.Complete())
 }
 
 // sendPort tells a peer that set the DHT bit our DHT port (BEP 5).
