@@ -17,6 +17,8 @@ const (
 	TickEvery       = 10 * time.Second       // expire peers, ping questionable nodes
 	MaxPending      = 1024                   // queries of ours in flight, all lookups together
 	MaxPingsPerTick = 8                      // questionable nodes pinged per tick
+	MinBootGap      = time.Second            // a table of fewer than K nodes bootstraps again after this,
+	MaxBootGap      = 5 * time.Minute        // doubling up to this
 	sweepEvery      = 100 * time.Millisecond // how often timeouts are checked and meters updated
 )
 
@@ -75,6 +77,8 @@ type Node struct {
 	counts  counts
 	runCtx  context.Context // Run's context, for the goroutines the loop starts
 	booting bool            // a bootstrap lookup is running
+	bootAt  time.Time       // when the next bootstrap may start (the table being small)
+	bootGap time.Duration   // the wait after the last bootstrap; doubles up to MaxBootGap
 }
 
 // counts are the loop's counters of what it dropped or refused. Owned by
@@ -233,15 +237,11 @@ func (n *Node) handle(p packet) {
 	}
 }
 
-// tick runs every TickEvery: expire stored peers, bootstrap again if the
-// table is empty, and ping at most MaxPingsPerTick questionable nodes (BEP
+// tick runs every TickEvery: expire stored peers and ping at most MaxPingsPerTick questionable nodes (BEP
 // 5); their answers refresh them (reply), their silence counts against
 // them (sweep).
 func (n *Node) tick() {
 	n.store.Expire()
-	if n.table.Len() == 0 {
-		n.startBootstrap()
-	}
 	q := n.table.Questionable(n.now())
 	for _, ni := range q[:min(len(q), MaxPingsPerTick)] {
 		n.send(query{to: ni.Addr, id: ni.ID, msg: Msg{Y: TypeQuery, Q: QueryPing}})

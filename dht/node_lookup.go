@@ -205,7 +205,11 @@ func (n *Node) startBootstrap() {
 // answer enter the table. It tells the loop when it is over.
 func (n *Node) bootstrap(ctx context.Context) {
 	defer n.wg.Done()
-	defer n.do(ctx, func() { n.booting = false })
+	defer n.do(ctx, func() {
+		n.booting = false
+		n.bootGap = min(max(2*n.bootGap, MinBootGap), MaxBootGap)
+		n.bootAt = n.now().Add(n.bootGap)
+	})
 	l, err := n.newLookup(ctx, n.id, QueryFindNode)
 	if err != nil {
 		return

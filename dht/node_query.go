@@ -95,8 +95,9 @@ func (n *Node) reply(from netip.AddrPort, m Msg) {
 	p.deliver(result{msg: m})
 }
 
-// sweep ends the queries past their deadline and refreshes the meters
-// Stats reads. A timeout counts against the node (Table.Failed) only if
+// sweep ends the queries past their deadline, bootstraps again while the
+// table holds fewer than K nodes (MinBootGap after the last time,
+// doubling up to MaxBootGap), and refreshes the meters Stats reads. A timeout counts against the node (Table.Failed) only if
 // the table holds its id at the address we asked: a "nodes" list may pair
 // a good node's id with an address that never answers.
 func (n *Node) sweep() {
@@ -110,6 +111,9 @@ func (n *Node) sweep() {
 			n.table.Failed(p.id)
 		}
 		p.deliver(result{err: ErrTimeout})
+	}
+	if n.table.Len() < K && !n.now().Before(n.bootAt) {
+		n.startBootstrap() // nodes that started with us may be known to the bootstrap nodes by now
 	}
 	_, peers := n.store.Len()
 	n.nodes.Store(int64(n.table.Len()))

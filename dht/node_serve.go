@@ -6,14 +6,16 @@ import (
 )
 
 // Serving bounds. libtorrent drops sources sending above 5 packets a
-// second; we allow 50 queries a second per source, enough for a few
+// second; we answer 10 queries a second per source, enough for a few
 // lookups of a neighbour passing through us at once, and 500 replies a
-// second in all, so that a flood costs us bounded bandwidth. A source is
-// an IP address under OnePerIP, an address and port under
-// OnePerAddrPort (loopback swarms share one IP).
+// second in all, so that a flood costs us bounded bandwidth and takes 50
+// sources to crowd out everyone else. A source is an IP address under
+// OnePerIP, an address and port under OnePerAddrPort (loopback swarms
+// share one IP).
 const (
-	MaxQueriesPerSource = 50   // queries answered per source per second
-	MaxRepliesPerSecond = 500  // replies sent per second, all sources
+	MaxQueriesPerSource = 10   // queries answered per source per second
+	MaxVerifyPerSecond  = 20   // pings sent per second to queriers not in the table
+	MaxRepliesPerSecond = 500  // replies sent per second to nodes not in the table
 	MaxRateSources      = 4096 // sources tracked per second; queries from more are dropped
 	MaxValuesReply      = 50   // peers in one get_peers reply (about 400 bytes of IPv4)
 )
@@ -24,40 +26,64 @@ type limits struct {
 	window    time.Time
 	perSource map[netip.AddrPort]int
 	replies   int
+	verifies  int // pings to new queriers (Node.verify)
 }
 
 // allow reports whether a query from src may be answered now, and counts
-// it if so. The map is cleared every second, so it holds at most
-// MaxRateSources entries.
-func (l *limits) allow(src netip.AddrPort, now time.Time) bool {
+// it if so. A node of our routing table (known) is held to the per-source
+// bound only: a flood from strangers, however many, does not cut off the
+// neighbours that answered us. The map is cleared every second, so it
+// holds at most MaxRateSources entries.
+func (l *limits) allow(src netip.AddrPort, known bool, now time.Time) bool {
 	if now.Sub(l.window) >= time.Second || now.Before(l.window) {
 		clear(l.perSource)
-		l.replies = 0
+		l.replies, l.verifies = 0, 0
 		l.window = now
 	}
 	c, seen := l.perSource[src]
-	if l.replies >= MaxRepliesPerSecond || c >= MaxQueriesPerSource || !seen && len(l.perSource) >= MaxRateSources {
+	if c >= MaxQueriesPerSource || !known && (l.replies >= MaxRepliesPerSecond || !seen && len(l.perSource) >= MaxRateSources) {
 		return false
 	}
 	l.perSource[src] = c + 1
-	l.replies++
+	if !known {
+		l.replies++
+	}
 	return true
 }
 
-// serve answers a query within the rate bounds. BEP 5: a node that
-// queries us is a contact to insert into the table (unless BEP 43
-// read-only).
+// serve answers a query within the rate bounds, and learns of the node
+// that sent it (unless BEP 43 read-only): see verify.
 func (n *Node) serve(from netip.AddrPort, m Msg) {
 	now := n.now()
-	if !n.limits.allow(n.table.addrKey(from), now) {
+	key := n.table.addrKey(from)
+	if !n.limits.allow(key, inTable(n.table, NodeInfo{ID: m.ID, Addr: from}), now) {
 		n.counts.limited++
 		return
 	}
 	if !m.RO {
-		n.table.Insert(NodeInfo{ID: m.ID, Addr: from}, now)
+		n.verify(NodeInfo{ID: m.ID, Addr: from}, n.limits.perSource[key] == 1)
 	}
 	r := n.answer(from, m)
 	n.write(from, r.Encode())
+}
+
+// verify takes a querier into account. A node of the table is refreshed
+// (BEP 5: good if it answered us once and queries us). A new one is not
+// inserted as it is: a flood from many ports would fill the table with
+// addresses that never answer, which we would hand out as good nodes.
+// It is pinged instead (on its first query of the second, at most
+// MaxVerifyPerSecond in all), and enters the table when it answers, as
+// libtorrent's unconfirmed nodes do once pinged.
+func (n *Node) verify(ni NodeInfo, first bool) {
+	if inTable(n.table, ni) {
+		n.table.Insert(ni, n.now())
+		return
+	}
+	if !first || n.limits.verifies >= MaxVerifyPerSecond {
+		return
+	}
+	n.limits.verifies++
+	n.send(query{to: ni.Addr, msg: Msg{Q: QueryPing}})
 }
 
 // answer returns the reply to query m from from: one small handler per
@@ -74,9 +100,10 @@ func (n *Node) answer(from netip.AddrPort, m Msg) Msg {
 		if self, ok := n.self(from, m.InfoHash); ok {
 			r.Values = append(r.Values[:min(len(r.Values), MaxValuesReply-1)], self)
 		}
-		if len(r.Values) == 0 {
-			n.addNodes(&r, from, m.Want, m.InfoHash)
-		}
+		// Nodes too, even with values (as libtorrent does): a lookup that
+		// meets peers early still walks on to the nodes closest to the
+		// hash, where its announce belongs.
+		n.addNodes(&r, from, m.Want, m.InfoHash)
 	case QueryAnnouncePeer:
 		return n.announced(from, m, r)
 	default:

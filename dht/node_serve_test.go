@@ -30,7 +30,7 @@ func TestNodeAnswer(t *testing.T) {
 	}{
 		{name: "ping", m: q(Msg{Q: QueryPing}), y: TypeResponse},
 		{name: "find_node", m: q(Msg{Q: QueryFindNode, Target: hash}), y: TypeResponse, nodes: 1},
-		{name: "get_peers values", m: q(Msg{Q: QueryGetPeers, InfoHash: hash}), y: TypeResponse, values: 1, token: true},
+		{name: "get_peers values", m: q(Msg{Q: QueryGetPeers, InfoHash: hash}), y: TypeResponse, nodes: 1, values: 1, token: true},
 		{name: "get_peers nodes", m: q(Msg{Q: QueryGetPeers, InfoHash: empty}), y: TypeResponse, nodes: 1, token: true},
 		{name: "announce", m: q(Msg{Q: QueryAnnouncePeer, InfoHash: empty, Port: 6000, Token: tok}), y: TypeResponse,
 			stored: netip.MustParseAddrPort("127.0.0.1:6000")},
@@ -80,19 +80,19 @@ func TestLimits(t *testing.T) {
 	a := netip.MustParseAddrPort("127.0.0.1:1")
 	ok := 0
 	for range 3 * MaxQueriesPerSource {
-		if l.allow(a, t0) {
+		if l.allow(a, false, t0) {
 			ok++
 		}
 	}
 	if ok != MaxQueriesPerSource {
 		t.Errorf("one source: %d allowed in a second, want %d", ok, MaxQueriesPerSource)
 	}
-	if !l.allow(a, t0.Add(time.Second)) {
+	if !l.allow(a, false, t0.Add(time.Second)) {
 		t.Error("a new second refused")
 	}
 	ok = 0
 	for i := range 3 * MaxRepliesPerSecond {
-		if l.allow(netip.AddrPortFrom(a.Addr(), uint16(i+2)), t0.Add(2*time.Second)) {
+		if l.allow(netip.AddrPortFrom(a.Addr(), uint16(i+2)), false, t0.Add(2*time.Second)) {
 			ok++
 		}
 	}
@@ -101,6 +101,13 @@ func TestLimits(t *testing.T) {
 	}
 	if len(l.perSource) > MaxRateSources {
 		t.Errorf("%d sources tracked, bound %d", len(l.perSource), MaxRateSources)
+	}
+	known := netip.MustParseAddrPort("127.0.0.2:1")
+	if !l.allow(known, true, t0.Add(2*time.Second)) {
+		t.Error("a node of the table refused while strangers used up the replies")
+	}
+	if l.allow(known, false, t0.Add(2*time.Second)) {
+		t.Error("a stranger allowed past the replies of the second")
 	}
 }
 
@@ -167,7 +174,7 @@ func TestNodeHostile(t *testing.T) {
 		hashes, peers := n.store.Len()
 		t.Logf("after the flood: %d nodes, %d pending, %d sources, %d hashes, %d peers, counts %+v",
 			n.table.Len(), len(n.pending), len(n.limits.perSource), hashes, peers, n.counts)
-		if n.table.Len() > 2 || len(n.pending) != 0 || len(n.limits.perSource) > MaxRateSources || peers != 0 {
+		if n.table.Len() > 2 || len(n.pending) > MaxVerifyPerSecond || len(n.limits.perSource) > MaxRateSources || peers != 0 {
 			t.Error("state not bounded")
 		}
 		// The kernel may drop part of the flood before the reader sees it.
