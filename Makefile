@@ -6,8 +6,11 @@
 #                       suites), then each fuzz target briefly; as root, in a
 #                       network namespace with only loopback (scripts/test.sh)
 #   make demo           a two-instance loopback download of a random payload
-#   make bench          Go benchmarks, magnet start-up beside aria2c, then the
-#                       loopback comparison (needs shared/bench)
+#   make bench          Go benchmarks, magnet start-up beside aria2c, the
+#                       loopback comparison (needs shared/bench), then
+#                       make bench-dht
+#   make bench-dht      a DHT of 32 of our processes on loopback: lookup
+#                       times, idle cost, a query flood (scripts/dht-bench.sh)
 #   make fuzz           each fuzz target for FUZZTIME (default 30s)
 #   make fuzz-ci        each fuzz target for 100,000 inputs (part of make test)
 #   make install        binary and man page below $(DESTDIR)$(PREFIX)
@@ -23,7 +26,7 @@ BIN      = unworkable
 # the man page, wherever it lives
 MAN      = $(firstword $(wildcard cmd/unworkable/unworkable.1 unworkable.1) unworkable.1)
 
-.PHONY: all build test test-steps deps vet fmt-check gotest demo bench fuzz fuzz-ci install uninstall clean
+.PHONY: all build test test-steps deps vet fmt-check gotest demo bench bench-dht fuzz fuzz-ci install uninstall clean
 
 all: build
 
@@ -56,6 +59,10 @@ demo:
 
 bench:
 	GO=$(GO) scripts/bench.sh
+	GO=$(GO) scripts/dht-bench.sh
+
+bench-dht:
+	GO=$(GO) scripts/dht-bench.sh
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
