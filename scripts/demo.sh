@@ -73,12 +73,16 @@ while [[ $P2 == "$P1" ]]; do P2=$(free_port); done
 echo "demo: seeder on port $P1 (log: $T/seed.log)"
 "$BIN" -s -p "$P1" --dht-bootstrap "127.0.0.1:$P2" -o "$T/src" -t "$T/seed.trace" "$T/demo.torrent" > "$T/seed.log" 2>&1 < /dev/null &
 SEED_PID=$!
+# Ready once it listens and its start-up hash check is over (the trace's
+# "start" line): a peer that connects during the check is turned away and
+# redials 5 s later, which would time the wait, not the download.
+seed_ready() { port_busy "$P1" && grep -q '^[^ ]* start ' "$T/seed.trace" 2>/dev/null; }
 for _ in $(seq 300); do
-  port_busy "$P1" && break
+  seed_ready && break
   kill -0 "$SEED_PID" 2>/dev/null || { echo "demo: the seeder died:" >&2; cat "$T/seed.log" >&2; exit 1; }
   sleep 0.1
 done
-port_busy "$P1" || { echo "demo: the seeder does not listen on $P1" >&2; exit 1; }
+seed_ready || { echo "demo: the seeder is not ready on $P1" >&2; exit 1; }
 
 HASH=$("$BIN" info --json "$T/demo.torrent" | sed -n 's/.*"info_hash":"\([0-9a-f]\{40\}\)".*/\1/p')
 MAGNET="magnet:?xt=urn:btih:$HASH&dn=demo&x.pe=127.0.0.1:$P1"
