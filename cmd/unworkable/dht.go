@@ -59,7 +59,10 @@ func openDHT(o options, bind string, port uint16, local func([20]byte) (int, boo
 		fmt.Fprintf(stderr, "unworkable: warning: no DHT: %v\n", err)
 		return nil, nil
 	}
-	d := &dhtNode{statePath: statePath(port), ended: make(chan struct{})}
+	d := &dhtNode{ended: make(chan struct{})}
+	if o.port != 0 { // -p 0: a new port, a new node each run; no file to leave behind
+		d.statePath = statePath(port)
+	}
 	cfg := dht.Config{Conn: conn, Bootstrap: boot, LoopbackOnly: o.loopbackOnly, Trace: dhtTracer(trace),
 		Local: func(ih dht.ID) (int, bool) { return local(ih) }}
 	if o.loopbackOnly {
@@ -118,7 +121,8 @@ func (d *dhtNode) session() session.DHT {
 
 // statePath is where the node's id and good nodes are kept between runs:
 // one file per port in the user's cache directory, so that two processes
-// on two ports are two nodes, each of which restarts warm.
+// on two ports are two nodes, each of which restarts warm. With -p 0
+// there is none.
 func statePath(port uint16) string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
