@@ -95,11 +95,14 @@ func TestEncodeEvent(t *testing.T) {
 	at := time.Date(2026, 11, 25, 10, 0, 0, 123e6, time.UTC)
 	st := session.Stats{Name: "x", Pieces: 10, Have: 4, Total: 1000, Left: 600, Downloaded: 400,
 		Uploaded: 7, DownRate: 99.6, UpRate: 1, Peers: 2, Seeds: 1, Elapsed: 1500 * time.Millisecond}
+	withDHT := st
+	withDHT.DHT, withDHT.DHTNodes, withDHT.DHTPeers = true, 12, 3
 	tests := []struct {
 		ev    session.Event
 		extra map[string]any
 	}{
 		{session.Event{Type: session.EvProgress, Time: at, Stats: st}, nil},
+		{session.Event{Type: session.EvProgress, Time: at, Stats: withDHT}, map[string]any{"dht_nodes": 12.0, "dht_peers": 3.0}},
 		{session.Event{Type: session.EvPieceFailed, Time: at, Stats: st, Piece: 0}, map[string]any{"piece": 0.0}},
 		{session.Event{Type: session.EvStopped, Time: at, Stats: st, Reason: "seed-ratio"}, map[string]any{"reason": "seed-ratio"}},
 		{session.Event{Type: session.EvError, Time: at, Stats: st, Reason: "disk full"}, map[string]any{"message": "disk full"}},
@@ -167,4 +170,21 @@ func TestLineQueueStalled(t *testing.T) {
 		t.Fatalf("%d lines (soft limit %d), ending %q", n, q.softLimit, lines[max(0, n-2):])
 	}
 	q.push([]byte("late\n"), neverDrop) // after close: dropped, no panic
+}
+
+// TestProgressLineDHT: the progress line counts the DHT's nodes when the
+// torrent uses the DHT, and says nothing of it otherwise.
+func TestProgressLineDHT(t *testing.T) {
+	st := session.Stats{Name: "x", Pieces: 10, Total: 1000, Left: 600, Peers: 2, Phase: "transfer"}
+	if l := progressLine(st, 100); strings.Contains(l, "dht") {
+		t.Errorf("without the DHT: %q", l)
+	}
+	st.DHT, st.DHTNodes = true, 37
+	if l := progressLine(st, 100); !strings.HasSuffix(l, " dht 37") {
+		t.Errorf("with the DHT: %q, want it to end in \" dht 37\"", l)
+	}
+	st.Phase = "metadata"
+	if l := progressLine(st, 100); !strings.HasSuffix(l, " dht 37") {
+		t.Errorf("fetching metadata: %q, want it to end in \" dht 37\"", l)
+	}
 }
