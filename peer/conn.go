@@ -119,7 +119,12 @@ func (c *Conn) Flush() error {
 		}
 	}
 	v := c.vec // WriteTo consumes its receiver; keep c.vec's array
-	_, err := v.WriteTo(c.nc)
+	var err error
+	if bw, ok := c.nc.(buffersWriter); ok {
+		_, err = bw.WriteBuffers(&v) // an encrypting conn gathers what writev would
+	} else {
+		_, err = v.WriteTo(c.nc)
+	}
 	clear(c.vec) // drop the references to blocks the caller will reuse
 	clear(c.segs)
 	c.small, c.cutAt, c.segs, c.queued = c.small[:0], 0, c.segs[:0], 0
@@ -127,6 +132,13 @@ func (c *Conn) Flush() error {
 		return fmt.Errorf("peer: flush: %w", err)
 	}
 	return nil
+}
+
+// buffersWriter is a connection that writes a list of buffers better than
+// one Write each (net.Buffers falls back to that for any conn but the
+// standard library's own): mse's RC4 conn encrypts them into one write.
+type buffersWriter interface {
+	WriteBuffers(v *net.Buffers) (int64, error)
 }
 
 // cut closes the stretch of small bytes queued since the last cut.

@@ -65,15 +65,22 @@ type Handshake struct {
 	PeerID   [20]byte
 }
 
-// WriteHandshake writes h as one HandshakeLen-byte Write call, so the
-// handshake leaves in a single segment and a short write is an error.
-func WriteHandshake(w io.Writer, h Handshake) error {
+// Bytes returns h as sent on the wire: what WriteHandshake writes, and
+// what an encrypted connection carries as its initial payload (MSE's IA).
+func (h Handshake) Bytes() [HandshakeLen]byte {
 	var b [HandshakeLen]byte
 	b[0] = byte(len(Protocol))
 	n := 1 + copy(b[1:], Protocol)
 	n += copy(b[n:], h.Reserved[:])
 	n += copy(b[n:], h.InfoHash[:])
 	copy(b[n:], h.PeerID[:])
+	return b
+}
+
+// WriteHandshake writes h as one HandshakeLen-byte Write call, so the
+// handshake leaves in a single segment and a short write is an error.
+func WriteHandshake(w io.Writer, h Handshake) error {
+	b := h.Bytes()
 	if _, err := w.Write(b[:]); err != nil {
 		return fmt.Errorf("peer: write handshake: %w", err)
 	}
@@ -114,6 +121,21 @@ func Initiate(c net.Conn, ours Handshake, timeout time.Duration) (Handshake, err
 	if err := WriteHandshake(c, ours); err != nil {
 		return Handshake{}, err
 	}
+	return readReply(c, ours)
+}
+
+// Reply reads and checks the handshake that answers ours, which was sent
+// already (as an encrypted connection's initial payload): Initiate without
+// the write.
+func Reply(c net.Conn, ours Handshake, timeout time.Duration) (Handshake, error) {
+	if err := setDeadline(c, timeout); err != nil {
+		return Handshake{}, err
+	}
+	return readReply(c, ours)
+}
+
+// readReply is the end of Initiate and Reply, under their deadline.
+func readReply(c net.Conn, ours Handshake) (Handshake, error) {
 	theirs, err := ReadHandshake(c)
 	if err != nil {
 		return theirs, err

@@ -61,6 +61,8 @@ func (s *Session) request(ev tracker.Event) tracker.Request {
 		InfoHash: s.hash, PeerID: s.host.id, Port: s.host.cfg.Port,
 		Uploaded: s.count.uploaded, Downloaded: s.count.downloaded, Left: left,
 		Event: ev, NumWant: 50, Key: s.ann.key, TrackerID: s.ann.trackerID,
+		Crypto: [...]tracker.Crypto{EncOff: tracker.NoCrypto, EncPrefer: tracker.SupportCrypto,
+			EncRequire: tracker.RequireCrypto}[s.host.cfg.Encryption],
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/unworkable/unworkable/mse"
 	"github.com/unworkable/unworkable/peer"
 )
 
@@ -20,6 +21,7 @@ type dialed struct {
 	addr     netip.AddrPort
 	conn     *peer.Conn
 	hs       peer.Handshake
+	enc      mse.Method // the MSE stream method; 0 for a plain handshake
 	incoming bool
 	err      error
 }
@@ -31,23 +33,20 @@ type dialed struct {
 // known.
 var maxFrame = peer.MaxMsgLen(0)
 
-// dial connects to a and handshakes for infoHash, reporting to r.
+// dial connects to a and handshakes for infoHash, reporting to r. In
+// EncPrefer a peer whose MSE handshake fails is dialled again at once
+// with a plain one, and plain from then on.
 func (h *Host) dial(r route, a netip.AddrPort, infoHash [20]byte) {
-	d := dialed{addr: a}
-	err := h.checkDial(a)
-	var c net.Conn
-	if err == nil {
-		c, err = net.DialTimeout("tcp", a.String(), dialTimeout)
+	if err := h.checkDial(a); err != nil {
+		deliver(r, dialed{addr: a, err: err})
+		return
 	}
-	if err == nil {
-		d.hs, err = peer.Initiate(c, h.handshake(infoHash), handshakeTimeout)
-		if err != nil {
-			c.Close()
-		} else {
-			d.conn = peer.NewConn(c, maxFrame)
-		}
+	provide := h.provide(a)
+	d, mseFailed := h.connect(a, infoHash, provide)
+	if mseFailed && h.cfg.Encryption == EncPrefer {
+		h.plain.add(a)
+		d, _ = h.connect(a, infoHash, 0)
 	}
-	d.err = err
 	deliver(r, d)
 }
 
@@ -87,19 +86,25 @@ func (h *Host) acceptLoop(l net.Listener) {
 	}
 }
 
-// accept handshakes an incoming connection and hands it to its session.
+// accept handshakes an incoming connection, plain or MSE as the mode
+// allows, and hands it to its session. An MSE handshake must name the
+// same torrent as the BitTorrent handshake inside it.
 func (h *Host) accept(c net.Conn) {
 	var r route
-	hs, err := peer.AcceptAny(c, func(ih [20]byte) (peer.Handshake, bool) {
-		var ok bool
-		r, ok = h.lookup(ih)
-		return h.handshake(ih), ok
-	}, handshakeTimeout)
-	if err != nil {
-		c.Close()
-		return
+	hsConn, stream, enc, mseHash, err := h.acceptEncrypted(c)
+	if err == nil {
+		var hs peer.Handshake
+		hs, err = peer.AcceptAny(hsConn, func(ih [20]byte) (peer.Handshake, bool) {
+			var ok bool
+			r, ok = h.lookup(ih)
+			return h.handshake(ih), ok && (enc == 0 || ih == mseHash)
+		}, handshakeTimeout)
+		if err == nil {
+			ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+			ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+			deliver(r, dialed{addr: ap, conn: peer.NewConn(stream, maxFrame), hs: hs, enc: enc, incoming: true})
+			return
+		}
 	}
-	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
-	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	deliver(r, dialed{addr: ap, conn: peer.NewConn(c, maxFrame), hs: hs, incoming: true})
+	c.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/unworkable/unworkable/mse"
 	"github.com/unworkable/unworkable/peer"
 )
 
@@ -19,6 +20,7 @@ type HostConfig struct {
 	LoopbackOnly bool         // dial and announce to loopback addresses only (LoopbackEnv)
 	DHT          DHT          // the DHT node of the process; nil: no DHT
 	DHTPort      uint16       // its UDP port, sent to peers in PORT messages
+	Encryption   Encryption   // MSE/PE: EncOff (the zero value), EncPrefer or EncRequire
 }
 
 // Host owns what the torrents of one process share: the TCP listener (an
@@ -34,7 +36,9 @@ type Host struct {
 	downLimit *limiter
 
 	mu     sync.Mutex
-	routes map[[20]byte]route // the running sessions, by info hash
+	routes map[[20]byte]route    // the running sessions, by info hash
+	req2   map[[20]byte][20]byte // mse.Req2 of each running session's info hash -> the hash
+	plain  plainPeers            // addresses that did not answer MSE (EncPrefer)
 
 	conns         atomic.Int64 // connected peers of all sessions
 	acceptRefused atomic.Int64 // incoming connections closed over maxPendingAccepts, for the trace
@@ -58,6 +62,7 @@ func NewHost(cfg HostConfig) *Host {
 		upLimit:   newLimiter(cfg.UploadRate),
 		downLimit: newLimiter(cfg.DownloadRate),
 		routes:    map[[20]byte]route{},
+		req2:      map[[20]byte][20]byte{},
 	}
 }
 
@@ -93,6 +98,7 @@ func (h *Host) register(infoHash [20]byte, r route) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.routes[infoHash] = r
+	h.req2[mse.Req2(infoHash)] = infoHash
 }
 
 // unregister stops routing connections for infoHash.
@@ -100,6 +106,7 @@ func (h *Host) unregister(infoHash [20]byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.routes, infoHash)
+	delete(h.req2, mse.Req2(infoHash))
 }
 
 // lookup returns the route of a running session, if any.

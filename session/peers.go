@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/unworkable/unworkable/mse"
 	"github.com/unworkable/unworkable/peer"
 	"github.com/unworkable/unworkable/piece"
 )
@@ -23,6 +24,7 @@ type peerConn struct {
 	wdone    chan struct{} // closed when the writer goroutine ends
 	src      source        // where its address came from (book.go)
 	portSeen bool          // its PORT message was passed to the DHT node
+	enc      mse.Method    // the MSE stream method (plaintext or RC4); 0: a plain handshake
 	dead     bool
 	err      error
 
@@ -90,7 +92,7 @@ func (s *Session) addPeer(d dialed) {
 	}
 	now := time.Now()
 	p := &peerConn{
-		addr: d.addr, id: d.hs.PeerID, conn: d.conn, incoming: d.incoming, src: src,
+		addr: d.addr, id: d.hs.PeerID, conn: d.conn, incoming: d.incoming, src: src, enc: d.enc,
 		fast:      d.hs.Reserved.Fast(),
 		out:       make(chan *peer.Msg, sendQueue),
 		wdone:     make(chan struct{}),
@@ -104,8 +106,8 @@ func (s *Session) addPeer(d dialed) {
 	s.sw.peers[p] = struct{}{}
 	s.sw.byAddr[p.addr] = p
 	s.host.conns.Add(1)
-	s.tr.printf("connect %s id=%q fast=%v ext=%v incoming=%v source=%s", p.addr, peerIDPrefix(p.id), p.fast,
-		d.hs.Reserved.Extended(), p.incoming, p.src)
+	s.tr.printf("connect %s id=%q fast=%v ext=%v incoming=%v source=%s enc=%s", p.addr, peerIDPrefix(p.id), p.fast,
+		d.hs.Reserved.Extended(), p.incoming, p.src, encName(p.enc))
 	go s.readLoop(p)
 	go s.writeLoop(p)
 	if d.hs.Reserved.Extended() {

@@ -94,6 +94,9 @@ func (s *Session) pexPeers() map[netip.AddrPort]byte {
 		if s.ready() && q.has.Full() {
 			flags |= peer.PexSeed
 		}
+		if q.enc != 0 {
+			flags |= peer.PexEncryption // it speaks MSE
+		}
 		cur[a] = flags
 	}
 	return cur

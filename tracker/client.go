@@ -210,7 +210,7 @@ func (c *Client) maxPeers() int {
 // (without a leading '?'): info_hash, peer_id, trackerid and ip
 // percent-encoded byte by byte (a space as %20: trackers such as
 // opentracker read '+' literally), compact=1, and event, numwant,
-// trackerid and ip only when set.
+// trackerid, ip, supportcrypto and requirecrypto only when set.
 func Query(req Request) string {
 	var b strings.Builder
 	b.WriteString("info_hash=")
@@ -232,6 +232,12 @@ func Query(req Request) string {
 	if req.IP != "" {
 		b.WriteString("&ip=")
 		escapeBytes(&b, []byte(req.IP))
+	}
+	if req.Crypto >= SupportCrypto {
+		b.WriteString("&supportcrypto=1")
+	}
+	if req.Crypto == RequireCrypto {
+		b.WriteString("&requirecrypto=1")
 	}
 	return b.String()
 }

@@ -307,3 +307,13 @@ func TestZeroClient(t *testing.T) {
 		t.Fatalf("Announce = %+v, %v", r, err)
 	}
 }
+
+// TestQueryCrypto: supportcrypto and requirecrypto follow Request.Crypto.
+func TestQueryCrypto(t *testing.T) {
+	for c, want := range map[Crypto][2]bool{NoCrypto: {false, false}, SupportCrypto: {true, false}, RequireCrypto: {true, true}} {
+		q := Query(Request{Crypto: c})
+		if got := [2]bool{strings.Contains(q, "&supportcrypto=1"), strings.Contains(q, "&requirecrypto=1")}; got != want {
+			t.Errorf("Crypto %d: %q; want supportcrypto %v, requirecrypto %v", c, q, want[0], want[1])
+		}
+	}
+}

@@ -67,7 +67,21 @@ type Request struct {
 	TrackerID string
 	// IP is the optional `ip` parameter; omitted when empty.
 	IP string
+	// Crypto says what we speak of MSE/PE: SupportCrypto sends
+	// supportcrypto=1, RequireCrypto requirecrypto=1 as well (trackers
+	// that know them hand such peers out first, or only); 0 sends neither.
+	Crypto Crypto
 }
+
+// Crypto is the MSE/PE support an announce states.
+type Crypto int
+
+// Crypto values.
+const (
+	NoCrypto Crypto = iota
+	SupportCrypto
+	RequireCrypto
+)
 
 // Response is a decoded, successful announce response.
 type Response struct {

@@ -57,16 +57,17 @@ type options struct {
 	log          string
 	status       statusAddr // network "" when not asked for
 	saveTorrent  string
-	torrent      string   // a .torrent path or a magnet URI
-	loopbackOnly bool     // UNWORKABLE_LOOPBACK_ONLY=1: no address but loopback ones
-	noDHT        bool     // --no-dht
-	dhtBootstrap []string // --dht-bootstrap host:port values
+	torrent      string             // a .torrent path or a magnet URI
+	loopbackOnly bool               // UNWORKABLE_LOOPBACK_ONLY=1: no address but loopback ones
+	encryption   session.Encryption // --encryption
+	noDHT        bool               // --no-dht
+	dhtBootstrap []string           // --dht-bootstrap host:port values
 }
 
 const usageText = `usage: unworkable [-sq] [-p port] [--bind addr] [-o dir] [-t tracefile] [--log file]
                   [--json] [-g addr] [--seed-ratio r] [--seed-time d] [--timeout d]
                   [--upload-rate r] [--download-rate r] [--peer host:port]...
-                  [--no-dht] [--dht-bootstrap host:port]... [--save-torrent file]
+                  [--no-dht] [--dht-bootstrap host:port]... [--encryption mode] [--save-torrent file]
                   FILE.torrent|MAGNET
        unworkable create [-f] [-a URL]... [-w URL]... [-l piece-length] [--private] [-c comment] [-o out.torrent] PATH
        unworkable info [--json] FILE.torrent|MAGNET
@@ -89,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (o options, help, showVersion b
 	fs = pflag.NewFlagSet("unworkable", pflag.ContinueOnError)
 	fs.SetInterspersed(false)
 	fs.SetOutput(io.Discard)
-	var upRate, downRate, status string
+	var upRate, downRate, status, encryption string
 	var public bool
 	fs.BoolVarP(&o.seed, "seed", "s", false, "keep seeding after the download completes, until interrupted")
 	fs.Uint16VarP(&o.port, "port", "p", 6881, "listen for peers on this TCP port (0: any free port)")
@@ -108,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (o options, help, showVersion b
 	fs.StringVar(&o.log, "log", "", "log start, peers, failures, completion and errors to this `file` (reopened on SIGHUP)")
 	fs.StringVarP(&status, "status", "g", "", "serve the JSON events on this unix socket `path` or loopback host:port")
 	fs.BoolVar(&public, "status-public", false, "allow a non-loopback IP address for --status")
+	fs.StringVar(&encryption, "encryption", "prefer", "MSE/PE `mode`: prefer (MSE, plaintext data when the peer allows, plain peers too), require (RC4 only), off")
 	fs.BoolVar(&o.noDHT, "no-dht", false, "do not use the DHT (it is never used for a private torrent)")
 	fs.StringArrayVar(&o.dhtBootstrap, "dht-bootstrap", nil, "bootstrap the DHT from this node, as `host:port` (repeatable; default: the public routers)")
 	fs.StringVar(&o.saveTorrent, "save-torrent", "", "write the torrent's metainfo (a magnet's, once fetched) to this .torrent `file`")
@@ -136,6 +138,9 @@ func parseFlags(args []string, stderr io.Writer) (o options, help, showVersion b
 	if err == nil && downRate != "" {
 		o.downloadRate, err = parseRate(downRate)
 	}
+	if err == nil {
+		o.encryption, err = parseEncryption(encryption)
+	}
 	if err == nil && status != "" {
 		o.status, err = parseStatusAddr(status, public)
 	}
@@ -143,6 +148,19 @@ func parseFlags(args []string, stderr io.Writer) (o options, help, showVersion b
 		o.torrent = fs.Arg(0)
 	}
 	return
+}
+
+// parseEncryption reads --encryption.
+func parseEncryption(s string) (session.Encryption, error) {
+	switch s {
+	case "prefer":
+		return session.EncPrefer, nil
+	case "require":
+		return session.EncRequire, nil
+	case "off":
+		return session.EncOff, nil
+	}
+	return 0, fmt.Errorf("--encryption %s: want prefer, require or off", s)
 }
 
 // isIP reports whether s is an IP address, IPv6 ones with or without
@@ -250,7 +268,7 @@ func download(o options, stdout, stderr io.Writer) (err error) {
 	host = session.NewHost(session.HostConfig{
 		Listener: ln, Port: port, Version: version, MaxConns: o.maxPeers,
 		UploadRate: o.uploadRate, DownloadRate: o.downloadRate, LoopbackOnly: o.loopbackOnly,
-		DHT: node.session(), DHTPort: port,
+		DHT: node.session(), DHTPort: port, Encryption: o.encryption,
 	})
 	node.start()
 	host.Start()

@@ -157,10 +157,12 @@ func (h *harness) aria2Seed(torrent, dir string, extra ...string) *proc {
 }
 
 // aria2Leech starts aria2c downloading into dir; it exits 0 once complete.
-func (h *harness) aria2Leech(torrent, dir string) *proc {
+// extra are more options.
+func (h *harness) aria2Leech(torrent, dir string, extra ...string) *proc {
 	h.t.Helper()
 	argv := append([]string{"aria2c", "--dir=" + dir, "--listen-port=" + strconv.Itoa(freePort(h.t)),
 		"--seed-time=0"}, aria2Common...)
+	argv = append(argv, extra...)
 	return h.start("aria2c-leech", "", append(argv, torrent)...)
 }
 
@@ -189,15 +191,16 @@ func (h *harness) transmissionSeed(torrent, dir string) *proc {
 	return h.transmissionSeedAt(torrent, dir, freePort(h.t))
 }
 
-// transmissionSeedAt is transmissionSeed listening on port.
-func (h *harness) transmissionSeedAt(torrent, dir string, port int) *proc {
+// transmissionSeedAt is transmissionSeed listening on port, with extra
+// options (-er: encryption required).
+func (h *harness) transmissionSeedAt(torrent, dir string, port int, extra ...string) *proc {
 	h.t.Helper()
 	cfg := h.mkdir("transmission")
 	if err := os.WriteFile(filepath.Join(cfg, "settings.json"), []byte(transmissionSettings), 0o644); err != nil {
 		h.t.Fatal(err)
 	}
-	return h.start("transmission-seed", "", "transmission-cli", "-g", cfg, "-w", dir,
-		"-p", strconv.Itoa(port), "-M", "-D", "-U", torrent)
+	argv := append([]string{"transmission-cli", "-g", cfg, "-w", dir, "-p", strconv.Itoa(port), "-M", "-D", "-U"}, extra...)
+	return h.start("transmission-seed", "", append(argv, torrent)...)
 }
 
 // TestEscapeBytes checks that a space byte in an info hash is sent as %20:

@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/unworkable/unworkable/mse"
 )
 
 // qbitConf is the part of a qbittorrent-nox profile a test may change.
@@ -108,6 +110,7 @@ type qbit struct {
 	web    string // WebUI base URL
 	port   int    // BitTorrent listen port (TCP; uTP on UDP)
 	hash   string // info hash of its torrent, lower-case hex
+	conf   qbitConf
 	client *http.Client
 }
 
@@ -157,7 +160,7 @@ func (h *harness) qbitStart(name string, opts []qbitOpt) *qbit {
 	if err := os.MkdirAll(filepath.Dir(conf), 0o755); err != nil {
 		h.t.Fatal(err)
 	}
-	q := &qbit{h: h, name: name, port: freePort(h.t),
+	q := &qbit{h: h, name: name, port: freePort(h.t), conf: c,
 		client: &http.Client{Timeout: 5 * time.Second,
 			Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}}
 	webPort := freePort(h.t)
@@ -321,8 +324,15 @@ func (q *qbit) waitSeeding(ctx context.Context) {
 }
 
 // accepts reports whether qbittorrent answers a BitTorrent handshake (no
-// extensions) for its torrent on its listen address.
+// extensions) for its torrent on its listen address, plain or, when it
+// requires encryption, inside MSE.
 func (q *qbit) accepts() bool {
+	return q.answers(false) || q.conf.encryption == 1 && q.answers(true)
+}
+
+// answers sends one handshake, in MSE if encrypted, and reports whether
+// qbittorrent answers it for its torrent.
+func (q *qbit) answers(encrypted bool) bool {
 	hash, err := hex.DecodeString(q.hash)
 	if err != nil {
 		return false
@@ -332,11 +342,16 @@ func (q *qbit) accepts() bool {
 		return false
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
 	hs := append([]byte("\x13BitTorrent protocol\x00\x00\x00\x00\x00\x00\x00\x00"), hash...)
-	if _, err := c.Write(append(hs, "-XX0000-readinesschk"...)); err != nil {
+	hs = append(hs, "-XX0000-readinesschk"...)
+	if encrypted {
+		if c, _, err = mse.Initiate(c, [20]byte(hash), mse.RC4, hs, time.Second); err != nil {
+			return false
+		}
+	} else if _, err := c.Write(hs); err != nil {
 		return false
 	}
+	c.SetDeadline(time.Now().Add(time.Second))
 	var b [68]byte
 	if _, err := io.ReadFull(c, b[:]); err != nil {
 		return false
