@@ -254,7 +254,9 @@ func TestHostilePeers(t *testing.T) {
 	seed := "127.0.0.1:" + strconv.Itoa(seedPort)
 	addrs := make([]string, len(hostileBehaviours))
 	contacted := make([]<-chan struct{}, len(hostileBehaviours))
-	args := []string{"--peer", seed}
+	// Plain handshakes: each hostile peer serves one connection, which an
+	// MSE attempt (--encryption prefer) would use up.
+	args := []string{"--encryption", "off", "--peer", seed}
 	for i, b := range hostileBehaviours {
 		addrs[i], contacted[i] = h.hostilePeer(m, b.act)
 		args = append(args, "--peer", addrs[i])
