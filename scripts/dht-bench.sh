@@ -92,23 +92,8 @@ trap cleanup EXIT
 trap 'echo "dht-bench: interrupted" >&2; exit 130' INT TERM
 
 fail() { echo "dht-bench: $*" >&2; exit 1; }
-declare -A USED=()
-free_port() { # free_port VAR: a port no TCP or UDP socket uses
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 30000))
-    [[ -n ${USED[$p]:-} || -n $(ss -Htuan "( sport = :$p or dport = :$p )") ]] && continue
-    USED[$p]=1
-    printf -v "$1" %s "$p"
-    return
-  done
-}
-wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
-  local i n=$(($1 * 20))
-  shift
-  for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.05; done
-  return 1
-}
+# shellcheck source=lib.sh
+source scripts/lib.sh # after the cd to the repository
 epochs() { TZ=UTC date -f - +%s.%N; } # trace timestamps on stdin, seconds since 1970 out
 # stats: "p50 p90 max" of the numbers on stdin, nearest rank ("- - -" for none).
 stats() {

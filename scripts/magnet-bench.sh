@@ -77,23 +77,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "magnet-bench: interrupted" >&2; exit 130' INT TERM
 
-declare -A USED=()
-free_port() { # free_port VAR: an unused TCP port
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 30000))
-    [[ -n ${USED[$p]:-} || -n $(ss -Htan "( sport = :$p or dport = :$p )") ]] && continue
-    USED[$p]=1
-    printf -v "$1" %s "$p"
-    return
-  done
-}
-wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
-  local i n=$(($1 * 20))
-  shift
-  for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.05; done
-  return 1
-}
+# shellcheck source=lib.sh
+source scripts/lib.sh # after the cd to the repository
 listening() { [[ -n $(ss -Htln "sport = :$1") ]]; }
 epoch() { TZ=UTC date -d "$1" +%s.%N; } # a log timestamp in seconds since 1970
 
