@@ -14,7 +14,10 @@
 #    qbittorrent-nox seeder; the hash check of complete data beside aria2c
 #    (and ctorrent and qbittorrent-nox); then as a seeder for aria2c
 #    (and qbittorrent-nox), and aria2c (and ctorrent) seeding to aria2c for
-#    the seeders' CPU per GiB.
+#    the seeders' CPU per GiB. Then encryption (MSE/PE): from a
+#    qbittorrent-nox seeder requiring it, ours with --encryption require
+#    beside aria2c requiring RC4; and RC4's cost, ours with --encryption
+#    off, prefer (the default) and require from a seeder allowing both.
 #    Without the harness this step says so and is left out: nothing in the
 #    repository depends on it.
 #
@@ -86,3 +89,14 @@ for s in "${others[@]}"; do
   echo "-- seeding: ${MIB} MiB from a $s seeder to aria2c, $REPS runs"
   "$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -t 300 -S "$s" aria2
 done
+# Encryption (MSE/PE): a qbittorrent-nox seeder requiring it (the harness's
+# QBW_ENCRYPTION=1), our leecher with --encryption require beside aria2c
+# requiring RC4; then, from a seeder allowing both, our leecher with
+# --encryption off, prefer (qbittorrent picks RC4 when offered) and
+# require in one run: the CPU RC4 adds is require's less off's.
+if have qbittorrent-nox; then
+  echo "-- encryption: ${MIB} MiB from a qbittorrent seeder requiring it, $REPS runs"
+  QBW_ENCRYPTION=1 "$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -S qbittorrent unworkable-rc4 aria2-rc4
+  echo "-- RC4's cost: ${MIB} MiB from a qbittorrent seeder allowing both, $REPS runs"
+  QBW_ENCRYPTION=0 "$SWARM" -C "$T/clients.conf" -s "$MIB" -r "$REPS" -S qbittorrent unworkable-plain unworkable unworkable-rc4
+fi
