@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"net/netip"
 	"time"
 )
@@ -36,6 +37,7 @@ type candidate struct {
 	linked  bool
 	dialing bool
 	self    bool
+	seed    bool // a seed (it said so in PEX, or we met it complete): a seeder does not dial it
 	banned  bool
 	fails   int
 	nextTry time.Time
@@ -61,6 +63,18 @@ func (c *candidate) disconnected(now time.Time) {
 	c.linked = false
 	c.fails++
 	c.nextTry = now.Add(redialDelay(c.fails))
+}
+
+// bothSeeding marks a seed we meet while seeding, at its listen address
+// (the one we dialled, or the port its extension handshake gave), so that
+// it is not dialled again, and returns the reason it is dropped.
+func (s *Session) bothSeeding(p *peerConn) error {
+	if a, ok := p.listenAddr(); ok {
+		if c := s.sw.known[a]; c != nil {
+			c.seed = true
+		}
+	}
+	return errors.New("both seeding")
 }
 
 // redialDelay is 5 s doubling per failure, at most 5 minutes.
@@ -114,8 +128,8 @@ func (s *Session) dialMore(now time.Time) {
 		if c.linked || c.dialing || c.self || c.banned || now.Before(c.nextTry) || s.sw.byAddr[a] != nil {
 			continue
 		}
-		if seeding && !c.manual {
-			continue // seeds wait for leechers to come, except --peer ones
+		if seeding && c.seed {
+			continue // a seeder dials leechers (as libtorrent's do), not seeds
 		}
 		if !c.manual && c.fails >= 5 {
 			delete(s.sw.known, a)

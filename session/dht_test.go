@@ -83,17 +83,24 @@ func TestDHTPortMessages(t *testing.T) {
 	fd := &fakeDHT{}
 	tr := &traceBuf{}
 	addr := runListeningHost(t, HostConfig{Version: "test", DHT: fd, DHTPort: 7002}, Config{Meta: m, Dir: t.TempDir(), Trace: tr})
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	ours := peer.Handshake{InfoHash: m.InfoHash, PeerID: randomPeerID()}
 	ours.Reserved.SetDHT()
-	theirs, err := peer.Initiate(nc, ours, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	var nc net.Conn
+	var theirs peer.Handshake
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if nc, err = net.Dial("tcp", addr); err != nil {
+			t.Fatal(err)
+		}
+		if theirs, err = peer.Initiate(nc, ours, 5*time.Second); err == nil {
+			break // refused until the session's start-up check is over
+		}
+		nc.Close()
+		if time.Now().After(end) {
+			t.Fatal(err)
+		}
 	}
+	defer nc.Close()
 	if !theirs.Reserved.DHT() {
 		t.Error("our handshake lacks the DHT bit")
 	}

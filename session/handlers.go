@@ -193,7 +193,7 @@ func (s *Session) replaceHave(p *peerConn, bf piece.Bitfield) {
 // a seed when we are seeding too.
 func (s *Session) afterHaveSet(p *peerConn) error {
 	if p.has.Full() && s.table.Complete() {
-		return errors.New("both seeding")
+		return s.bothSeeding(p)
 	}
 	s.updateInterest(p)
 	s.fillRequests(p)

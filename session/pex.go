@@ -129,7 +129,9 @@ func (s *Session) onPex(p *peerConn, payload []byte) error {
 		}
 	case !s.info.Private:
 		for _, a := range m.Added {
-			s.addCandidate(a.Addr, srcPex)
+			if c := s.addCandidate(a.Addr, srcPex); c != nil && a.Flags&peer.PexSeed != 0 {
+				c.seed = true
+			}
 		}
 		s.dialMore(now)
 	}

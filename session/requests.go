@@ -1,7 +1,6 @@
 package session
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -221,7 +220,7 @@ func (s *Session) completed() {
 			continue
 		}
 		if p.has.Full() {
-			s.kill(p, errors.New("both seeding"))
+			s.kill(p, s.bothSeeding(p))
 			continue
 		}
 		s.updateInterest(p)

@@ -83,7 +83,12 @@ func (h *harness) startTracker(port int, hashes ...[20]byte) *proc {
 
 // seeds returns how many complete peers the tracker lists for the swarm's
 // torrent (its scrape), -1 when the scrape fails, and what it said.
-func (sw *swarm) seeds() (int, string) {
+func (sw *swarm) seeds() (int, string) { return sw.scrape("complete") }
+
+// scrape returns the tracker's count of key ("complete" for seeds,
+// "incomplete" for leechers) for sw's torrent, -1 when it cannot tell,
+// and a description of what it said.
+func (sw *swarm) scrape(key string) (int, string) {
 	u := fmt.Sprintf("http://127.0.0.1:%d/scrape?info_hash=%s", sw.tracker, escapeBytes(sw.meta.hash[:]))
 	c := http.Client{Timeout: 2 * time.Second}
 	resp, err := c.Get(u)
@@ -100,11 +105,11 @@ func (sw *swarm) seeds() (int, string) {
 	top, _ := v.(map[string]any)
 	files, _ := top["files"].(map[string]any)
 	st, _ := files[string(sw.meta.hash[:])].(map[string]any)
-	n, ok := st["complete"].(int64)
+	n, ok := st[key].(int64)
 	if err != nil || !ok {
 		return -1, fmt.Sprintf("%s: %q", resp.Status, b)
 	}
-	return int(n), fmt.Sprintf("%d complete", n)
+	return int(n), fmt.Sprintf("%d %s", n, key)
 }
 
 // escapeBytes percent-encodes every byte of b. url.QueryEscape is not
