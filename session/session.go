@@ -388,6 +388,10 @@ func (s *Session) shutdown(cause error) error {
 	s.host.conns.Add(-int64(len(s.sw.peers)))
 	for p := range s.sw.peers {
 		p.conn.Close()
+		if !p.dead { // a writer waiting for its queue ends too (drain closed the queues of a clean finish)
+			p.dead = true
+			close(p.out)
+		}
 	}
 	s.hashers.Wait() // they read through the mappings Close unmaps
 	var err error
