@@ -230,11 +230,7 @@ func TestCreateInterop(t *testing.T) {
 
 	trPort := freePort(t)
 	trDst := h.mkdir("dst-transmission")
-	cfg := h.mkdir("transmission-leech")
-	fatalIf(t, os.WriteFile(filepath.Join(cfg, "settings.json"), []byte(transmissionSettings), 0o644))
-	tr := h.start("transmission-leech", "", "transmission-cli", "-g", cfg, "-w", trDst,
-		"-p", strconv.Itoa(trPort), "-M", "-D", "-U", sw.torrent)
-	h.waitListen(ctx, tr, trPort)
+	tr := h.transmissionLeech(ctx, sw.torrent, trDst, trPort)
 
 	trace := h.path("trace")
 	h.logs = append(h.logs, trace)

@@ -196,6 +196,19 @@ func (h *harness) transmissionSeed(torrent, dir string) *proc {
 	return h.transmissionSeedAt(torrent, dir, freePort(h.t))
 }
 
+// transmissionLeech starts transmission-cli downloading torrent into dir,
+// listening on port (it dials no loopback peer: peers must dial it), and
+// waits until it listens.
+func (h *harness) transmissionLeech(ctx context.Context, torrent, dir string, port int) *proc {
+	h.t.Helper()
+	cfg := h.mkdir("transmission-leech")
+	fatalIf(h.t, os.WriteFile(filepath.Join(cfg, "settings.json"), []byte(transmissionSettings), 0o644))
+	tr := h.start("transmission-leech", "", "transmission-cli", "-g", cfg, "-w", dir,
+		"-p", strconv.Itoa(port), "-M", "-D", "-U", torrent)
+	h.waitListen(ctx, tr, port)
+	return tr
+}
+
 // transmissionSeedAt is transmissionSeed listening on port, with extra
 // options (-er: encryption required).
 func (h *harness) transmissionSeedAt(torrent, dir string, port int, extra ...string) *proc {

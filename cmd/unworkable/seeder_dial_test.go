@@ -5,8 +5,6 @@ package main
 // only through the tracker, and gets the data because we dial it.
 
 import (
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -21,11 +19,7 @@ func TestInteropTransmissionFromUs(t *testing.T) {
 	sw := h.newSwarm([]file{{"payload.bin", 3<<20 + 999}})
 	trPort := freePort(t)
 	trDst := h.mkdir("dst-transmission")
-	cfg := h.mkdir("transmission-leech")
-	fatalIf(t, os.WriteFile(filepath.Join(cfg, "settings.json"), []byte(transmissionSettings), 0o644))
-	tr := h.start("transmission-leech", "", "transmission-cli", "-g", cfg, "-w", trDst,
-		"-p", strconv.Itoa(trPort), "-M", "-D", "-U", sw.torrent)
-	h.waitListen(ctx, tr, trPort)
+	tr := h.transmissionLeech(ctx, sw.torrent, trDst, trPort)
 	h.poll(ctx, "transmission-cli on the tracker", func() bool { // then our first announce hands it out
 		h.alive(tr)
 		n, _ := sw.scrape("incomplete")
