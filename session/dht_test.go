@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -85,21 +84,7 @@ func TestDHTPortMessages(t *testing.T) {
 	addr := runListeningHost(t, HostConfig{Version: "test", DHT: fd, DHTPort: 7002}, Config{Meta: m, Dir: t.TempDir(), Trace: tr})
 	ours := peer.Handshake{InfoHash: m.InfoHash, PeerID: randomPeerID()}
 	ours.Reserved.SetDHT()
-	var nc net.Conn
-	var theirs peer.Handshake
-	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var err error
-		if nc, err = net.Dial("tcp", addr); err != nil {
-			t.Fatal(err)
-		}
-		if theirs, err = peer.Initiate(nc, ours, 5*time.Second); err == nil {
-			break // refused until the session's start-up check is over
-		}
-		nc.Close()
-		if time.Now().After(end) {
-			t.Fatal(err)
-		}
-	}
+	nc, theirs := dialReady(t, addr, ours)
 	defer nc.Close()
 	if !theirs.Reserved.DHT() {
 		t.Error("our handshake lacks the DHT bit")

@@ -136,16 +136,29 @@ func TestUnrequestedFlood(t *testing.T) {
 // handshakeWith dials addr and handshakes for m as a stranger.
 func handshakeWith(t *testing.T, addr string, m *metainfo.MetaInfo) *peer.Conn {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours := peer.Handshake{InfoHash: m.InfoHash, PeerID: peer.GenPeerID("test")}
-	if _, err := peer.Initiate(nc, ours, 10*time.Second); err != nil {
-		nc.Close()
-		t.Fatal(err)
-	}
+	nc, _ := dialReady(t, addr, peer.Handshake{InfoHash: m.InfoHash, PeerID: peer.GenPeerID("test")})
 	return peer.NewConn(nc, 0)
+}
+
+// dialReady dials addr and handshakes with ours until the session there
+// answers: it refuses connections until its start-up check is over, which
+// a test that dials at once may meet. It fails the test after 10 s.
+func dialReady(t *testing.T, addr string, ours peer.Handshake) (net.Conn, peer.Handshake) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := peer.Initiate(nc, ours, 5*time.Second)
+		if err == nil {
+			return nc, theirs
+		}
+		nc.Close()
+		if time.Now().After(end) {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestResumeFileNotFollowed plants a symlink to a FIFO where the resume
