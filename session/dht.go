@@ -90,8 +90,10 @@ func (s *Session) maybeDHT(now time.Time) {
 }
 
 // handleDHT takes a lookup's peers into the address book and schedules
-// the next lookup. An announce no node accepted is not a failure to retry
-// early when peers were found.
+// the next lookups: the regular one, and the sooner one that maybeDHT
+// starts only while the torrent is starving. Whether an announce was
+// accepted does not change either: peers, not announces, are what a
+// starving torrent lacks.
 func (s *Session) handleDHT(r dhtResult) {
 	d := &s.dht
 	d.inFlight = false
